@@ -1,0 +1,226 @@
+package core
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
+)
+
+// Preset names one of the fixed CKKS parameter sets. Both have ring degree N = 4096,
+// one ciphertext prime Q and one key-switching prime P, a ternary secret of Hamming
+// weight 2730 and error standard deviation 3.2, and stay under the 109-bit log2(QP)
+// bound for 128-bit security at N = 4096.
+type Preset struct {
+	name        string // canonical upper-case name, as in the envelope
+	q, p        uint64
+	logDBScale  int
+	logQryScale int
+}
+
+// The presets.
+var (
+	PresetIP0 = Preset{name: "IP0", q: 2251799813554177, p: 36028797014376449, logDBScale: 24, logQryScale: 24}
+	PresetIP1 = Preset{name: "IP1", q: 1152921504606830593, p: 1032193, logDBScale: 34, logQryScale: 24}
+)
+
+const (
+	logN           = 12
+	ringDegree     = 1 << logN
+	slotCount      = ringDegree / 2
+	hammingWeight  = 2730
+	errorSigma     = 3.2
+	errorBound     = 6 * errorSigma
+	minDim, maxDim = 32, 4096
+)
+
+// Name returns the preset's name as the envelope writes it ("IP0", "IP1").
+func (p Preset) Name() string { return p.name }
+
+// Q returns the ciphertext modulus.
+func (p Preset) Q() uint64 { return p.q }
+
+// P returns the key-switching modulus.
+func (p Preset) P() uint64 { return p.p }
+
+// LogDBScale returns log2 of the scale the database side encodes with.
+func (p Preset) LogDBScale() int { return p.logDBScale }
+
+// LogQueryScale returns log2 of the scale queries are encoded with.
+func (p Preset) LogQueryScale() int { return p.logQryScale }
+
+func (p Preset) String() string { return strings.ToLower(p.name) }
+
+// ParsePreset accepts "ip0", "ip1" and "ip" (= ip0), in any case. The empty string
+// gives the default, ip0.
+func ParsePreset(s string) (Preset, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", "IP", "IP0":
+		return PresetIP0, nil
+	case "IP1":
+		return PresetIP1, nil
+	}
+	return Preset{}, Errorf(ErrInvalidArgument, "params", "unknown preset %q; accepted: ip0 (default), ip1, ip (= ip0)", s)
+}
+
+// EvalMode says which evaluation keys the EvalKey holds.
+type EvalMode string
+
+// The eval modes. RMP holds the relinearization key, the rotation keys that sum dim
+// slots and the conjugation key; MM holds the relinearization key only.
+const (
+	EvalModeRMP EvalMode = "RMP"
+	EvalModeMM  EvalMode = "MM"
+)
+
+func (m EvalMode) String() string { return strings.ToLower(string(m)) }
+
+// ParseEvalMode accepts "rmp" and "mm", in any case. The empty string gives rmp.
+func ParseEvalMode(s string) (EvalMode, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", "RMP":
+		return EvalModeRMP, nil
+	case "MM":
+		return EvalModeMM, nil
+	}
+	return "", Errorf(ErrInvalidArgument, "params", "unknown eval mode %q; accepted: rmp (default), mm", s)
+}
+
+// DefaultDims is the default dimension list: 32, 64, ..., 4096.
+func DefaultDims() []int { return []int{32, 64, 128, 256, 512, 1024, 2048, 4096} }
+
+// CheckDims returns the dims sorted and without repeats, or an error if one is not a
+// power of two between 32 and 4096. An empty list gives DefaultDims.
+func CheckDims(dims []int) ([]int, error) {
+	if len(dims) == 0 {
+		return DefaultDims(), nil
+	}
+	seen := map[int]bool{}
+	out := make([]int, 0, len(dims))
+	for _, d := range dims {
+		if d < minDim || d > maxDim || bits.OnesCount(uint(d)) != 1 {
+			return nil, Errorf(ErrInvalidArgument, "params", "dim %d is not accepted; accepted: powers of two from %d to %d (32, 64, ..., 4096)", d, minDim, maxDim)
+		}
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// ParseDimList parses a comma-separated list such as "32,64,128" (spaces allowed) and
+// checks it like CheckDims.
+func ParseDimList(s string) ([]int, error) {
+	var dims []int
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		d, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, Errorf(ErrInvalidArgument, "params", "dim %q is not a number; accepted: powers of two from %d to %d", f, minDim, maxDim)
+		}
+		dims = append(dims, d)
+	}
+	if len(dims) == 0 {
+		return nil, Errorf(ErrInvalidArgument, "params", "empty dim list; accepted: powers of two from %d to %d, comma-separated", minDim, maxDim)
+	}
+	return CheckDims(dims)
+}
+
+// FormatDimList writes dims the way the envelope stores them: "32,64,128".
+func FormatDimList(dims []int) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Parameters are the choices that shape a key set: the preset, the eval mode and the
+// vector dimensions the evaluation keys support. The zero value means the defaults
+// (ip0, rmp, 32..4096) once passed through Check.
+type Parameters struct {
+	Preset   Preset
+	EvalMode EvalMode
+	Dims     []int
+}
+
+// Check fills defaults and validates: a zero Preset becomes ip0, an empty EvalMode rmp,
+// empty Dims DefaultDims; dims are sorted and deduplicated.
+func (p Parameters) Check() (Parameters, error) {
+	if p.Preset == (Preset{}) {
+		p.Preset = PresetIP0
+	} else if p.Preset != PresetIP0 && p.Preset != PresetIP1 {
+		return p, Errorf(ErrInvalidArgument, "params", "unknown preset; accepted: ip0, ip1")
+	}
+	if p.EvalMode == "" {
+		p.EvalMode = EvalModeRMP
+	}
+	if _, err := ParseEvalMode(string(p.EvalMode)); err != nil {
+		return p, err
+	}
+	dims, err := CheckDims(p.Dims)
+	if err != nil {
+		return p, err
+	}
+	p.Dims = dims
+	return p, nil
+}
+
+func (p Parameters) equal(o Parameters) bool {
+	return p.Preset == o.Preset && p.EvalMode == o.EvalMode && FormatDimList(p.Dims) == FormatDimList(o.Dims)
+}
+
+// ckksParameters builds the lattigo parameters of a preset.
+func (p Preset) ckksParameters() (ckks.Parameters, error) {
+	params, err := ckks.NewParametersFromLiteral(ckks.ParametersLiteral{
+		LogN:            logN,
+		Q:               []uint64{p.q},
+		P:               []uint64{p.p},
+		Xs:              ring.Ternary{H: hammingWeight},
+		Xe:              ring.DiscreteGaussian{Sigma: errorSigma, Bound: errorBound},
+		LogDefaultScale: p.logDBScale,
+	})
+	if err != nil {
+		return ckks.Parameters{}, Wrap(ErrInternal, "params", err, "preset %s", p.name)
+	}
+	return params, nil
+}
+
+// rotations returns the rotation amounts of the rmp eval mode: 1, 2, 4, ... below the
+// largest dim and below the slot count.
+func (p Parameters) rotations() []int {
+	if p.EvalMode != EvalModeRMP || len(p.Dims) == 0 {
+		return nil
+	}
+	largest := p.Dims[len(p.Dims)-1]
+	var rots []int
+	for k := 1; k < largest && k < slotCount; k *= 2 {
+		rots = append(rots, k)
+	}
+	return rots
+}
+
+// galoisElements returns the Galois elements the EvalKey holds keys for, sorted: the
+// rotations and the conjugation for rmp, none for mm.
+func (p Parameters) galoisElements(params ckks.Parameters) []uint64 {
+	if p.EvalMode != EvalModeRMP {
+		return nil
+	}
+	els := params.GaloisElements(p.rotations())
+	els = append(els, params.GaloisElementForComplexConjugation())
+	sort.Slice(els, func(i, j int) bool { return els[i] < els[j] })
+	return els
+}
+
+// rlweParams is a shorthand used by the key code.
+func rlweParams(params ckks.Parameters) rlwe.Parameters { return params.Parameters }
+
+func (p Parameters) String() string {
+	return fmt.Sprintf("%s/%s/%s", p.Preset, p.EvalMode, FormatDimList(p.Dims))
+}

@@ -1,0 +1,168 @@
+package core
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+)
+
+// KEKSize is the size of a key-encryption key.
+const KEKSize = 32
+
+const (
+	gcmNonceSize = 12
+	gcmTagSize   = 16
+	// maxKEKInput bounds what is read from a KEK file or standard input: the longest
+	// accepted form (64 hex characters and a newline) is far below it.
+	maxKEKInput = 4096
+)
+
+// KEK is a 32-byte AES-256 key-encryption key. It seals SecKey and MetadataKey; the
+// key never appears in String, in an error or in a log line.
+type KEK struct {
+	key [KEKSize]byte
+}
+
+const kekForms = "exactly 32 raw bytes, 64 hexadecimal characters, or 44 characters of standard base64 (each optionally followed by one newline)"
+
+// ParseKEK accepts exactly 32 raw bytes, 64 hex characters or 44-character standard
+// base64, each optionally followed by one newline. Anything else is an error that names
+// the accepted forms; a longer KEK is never truncated.
+func ParseKEK(data []byte) (*KEK, error) {
+	op := "kek"
+	k := &KEK{}
+	body := data
+	if n := len(body); n == KEKSize+1 || n == 2*KEKSize+1 || n == 45 {
+		if body[n-1] == '\n' {
+			body = body[:n-1]
+		}
+	}
+	switch len(body) {
+	case KEKSize:
+		copy(k.key[:], body)
+		return k, nil
+	case 2 * KEKSize:
+		if _, err := hex.Decode(k.key[:], body); err != nil {
+			k.Wipe()
+			return nil, Errorf(ErrInvalidArgument, op, "64 characters that are not all hexadecimal; accepted: %s", kekForms)
+		}
+		return k, nil
+	case 44:
+		n, err := base64.StdEncoding.Strict().Decode(k.key[:], body)
+		if err != nil || n != KEKSize {
+			k.Wipe()
+			return nil, Errorf(ErrInvalidArgument, op, "44 characters that are not the standard base64 of 32 bytes; accepted: %s", kekForms)
+		}
+		return k, nil
+	}
+	return nil, Errorf(ErrInvalidArgument, op, "a KEK of %d bytes is not accepted; accepted: %s", len(data), kekForms)
+}
+
+// ReadKEK reads a KEK from r (standard input, say) in one of the accepted forms.
+func ReadKEK(r io.Reader) (*KEK, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxKEKInput+1))
+	defer wipe(data)
+	if err != nil {
+		return nil, Wrap(ErrIO, "kek", err, "reading the KEK")
+	}
+	if len(data) > maxKEKInput {
+		return nil, Errorf(ErrInvalidArgument, "kek", "the KEK input is over %d bytes; accepted: %s", maxKEKInput, kekForms)
+	}
+	return ParseKEK(data)
+}
+
+// ReadKEKFile reads a KEK from a file in one of the accepted forms.
+func ReadKEKFile(path string) (*KEK, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, Errorf(ErrNotFound, "kek", "KEK file %s does not exist", path)
+		}
+		return nil, Wrap(ErrIO, "kek", err, "opening KEK file %s", path)
+	}
+	defer f.Close()
+	k, err := ReadKEK(f)
+	if err != nil {
+		return nil, Wrap(KindOf(err), "kek", nil, "KEK file %s: %s", path, err.(*Error).Msg)
+	}
+	return k, nil
+}
+
+// GenerateKEK returns a new random KEK.
+func GenerateKEK() (*KEK, error) {
+	k := &KEK{}
+	if _, err := rand.Read(k.key[:]); err != nil {
+		return nil, Wrap(ErrInternal, "kek", err, "the OS random source failed")
+	}
+	return k, nil
+}
+
+// Wipe zeroes the key. The KEK must not be used afterwards.
+func (k *KEK) Wipe() { wipe(k.key[:]) }
+
+// String never shows the key.
+func (k *KEK) String() string { return "KEK(redacted)" }
+
+// Format makes every fmt verb print the redacted form.
+func (k *KEK) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+
+func (k *KEK) aead() cipher.AEAD {
+	block, err := aes.NewCipher(k.key[:])
+	if err != nil { // only for a key size other than 16, 24, 32
+		panic(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return gcm
+}
+
+// sealEnvelope returns a copy of e with key_data encrypted under kek with AES-256-GCM,
+// a fresh 12-byte nonce and the envelope's associated data (key id, role, parameters).
+func sealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
+	if !e.role.Secret() {
+		return nil, Errorf(ErrInvalidArgument, "seal", "%s is public and is never sealed", e.role)
+	}
+	if e.sealed() {
+		return nil, Errorf(ErrInvalidArgument, "seal", "%s of key %q is already sealed", e.role, e.kid)
+	}
+	iv := make([]byte, gcmNonceSize)
+	if _, err := rand.Read(iv); err != nil {
+		return nil, Wrap(ErrInternal, "seal", err, "the OS random source failed")
+	}
+	out := kek.aead().Seal(nil, iv, e.keyData, associatedData(e.kid, e.role, e.params))
+	n := len(out) - gcmTagSize
+	s := *e
+	s.keyData = out[:n:n]
+	s.seal = &sealInfo{iv: iv, tag: bytes.Clone(out[n:])}
+	return &s, nil
+}
+
+// unsealEnvelope returns a copy of e with key_data decrypted. A wrong KEK, or a blob
+// moved to another key id or role or edited, fails with ErrAuth.
+func unsealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
+	if !e.sealed() {
+		return nil, Errorf(ErrInvalidArgument, "unseal", "%s of key %q is not sealed", e.role, e.kid)
+	}
+	ct := make([]byte, 0, len(e.keyData)+gcmTagSize)
+	ct = append(append(ct, e.keyData...), e.seal.tag...)
+	plain, err := kek.aead().Open(nil, e.seal.iv, ct, associatedData(e.kid, e.role, e.params))
+	if err != nil {
+		return nil, Errorf(ErrAuth, "unseal", "%s of key %q does not unseal: wrong KEK, or the sealed data was altered or moved", e.role, e.kid)
+	}
+	if err := checkKeyData(e.role, e.params, plain, false); err != nil {
+		wipe(plain)
+		return nil, err
+	}
+	u := *e
+	u.keyData = plain
+	u.seal = nil
+	return &u, nil
+}
