@@ -14,8 +14,8 @@ import (
 const encryptionTolerance = 0.05
 
 type keySizes struct {
-	params   ckks.Parameters
-	pk, evk  int
+	params    ckks.Parameters
+	pk, evk   int
 	galoisEls []uint64
 }
 
