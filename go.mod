@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/tuneinsight/lattigo/v5 v5.0.7
 	golang.org/x/crypto v0.58.0
+	golang.org/x/term v0.47.0
 )
 
 require (

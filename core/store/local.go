@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/envector-keys/envector-keys/core"
+)
+
+// Local keeps each key set in <Root>/<key_id>/ as SecKey.json, EncKey.json,
+// EvalKey.json and MetadataKey.json. Directories are 0700, secret files 0600, public
+// files 0644. Save writes a temporary sibling directory, syncs it and renames it into
+// place, so a crash leaves the whole key set or none, and never overwrites.
+type Local struct {
+	Root string
+}
+
+// maxKeyFileSize bounds what Load reads from one key file; real EvalKey files are a
+// few MiB.
+const maxKeyFileSize = 64 << 20
+
+// NewLocal returns the local store rooted at root (default "./keys").
+func NewLocal(root string) *Local {
+	if root == "" {
+		root = "./keys"
+	}
+	return &Local{Root: root}
+}
+
+// Dir returns the directory of key set keyID.
+func (l *Local) Dir(keyID string) string { return filepath.Join(l.Root, keyID) }
+
+func fileMode(r core.Role) os.FileMode {
+	if r.Secret() {
+		return 0o600
+	}
+	return 0o644
+}
+
+// CheckTarget fails with core.ErrExists if dir holds anything, and with
+// core.ErrInvalidArgument if it is not a directory. An absent or empty directory is
+// fine. It changes nothing.
+func CheckTarget(dir string) error {
+	op := "store.local"
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return core.Wrap(core.ErrIO, op, err, "checking %s", dir)
+	}
+	if !fi.IsDir() {
+		return core.Errorf(core.ErrInvalidArgument, op, "%s is a file, not a directory; the output must be an empty or absent directory", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return core.Wrap(core.ErrIO, op, err, "opening %s", dir)
+	}
+	defer f.Close()
+	if names, _ := f.Readdirnames(1); len(names) > 0 {
+		return core.Errorf(core.ErrExists, op, "%s is not empty; keys are never overwritten (choose another key id or key path, or delete the old key set)", dir)
+	}
+	return nil
+}
+
+// Save writes every role of ks into <Root>/<key_id>/ at once (see Local).
+func (l *Local) Save(ctx context.Context, ks *core.KeySet) error {
+	return l.SaveTo(ctx, ks, l.Dir(ks.ID()))
+}
+
+// SaveTo is Save into an explicit directory dir (the CLI's <key_path> without a key id).
+func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err error) {
+	op := "store.local.Save"
+	if err := CheckTarget(dir); err != nil {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return core.Wrap(core.ErrIO, op, err, "creating %s", parent)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return core.Wrap(core.ErrIO, op, err, "creating a temporary directory in %s", parent)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		return core.Wrap(core.ErrIO, op, err, "chmod %s", tmp)
+	}
+	for _, r := range ks.Roles() {
+		blob, err := ks.Blob(r)
+		if err != nil {
+			return err
+		}
+		err = writeFileSync(filepath.Join(tmp, r.FileName()), blob, fileMode(r))
+		if r.Secret() {
+			clear(blob)
+		}
+		if err != nil {
+			return core.Wrap(core.ErrIO, op, err, "writing %s", r.FileName())
+		}
+	}
+	if err := syncDir(tmp); err != nil {
+		return core.Wrap(core.ErrIO, op, err, "syncing %s", tmp)
+	}
+	// rename(2) replaces an empty directory and fails on a non-empty one, so a key set
+	// saved meanwhile by someone else is never overwritten.
+	if err := os.Rename(tmp, dir); err != nil {
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+			return core.Errorf(core.ErrExists, op, "%s is not empty; keys are never overwritten", dir)
+		}
+		return core.Wrap(core.ErrIO, op, err, "moving the key set into %s", dir)
+	}
+	if err := syncDir(parent); err != nil {
+		return core.Wrap(core.ErrIO, op, err, "syncing %s", parent)
+	}
+	return nil
+}
+
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Load reads roles of key set keyID from <Root>/<key_id>/.
+func (l *Local) Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error) {
+	if err := core.CheckKeyID(keyID); err != nil {
+		return nil, err
+	}
+	return l.LoadFrom(ctx, l.Dir(keyID), keyID, core.ParseOptions{}, roles...)
+}
+
+// LoadFrom is Load from an explicit directory, with parse options.
+func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
+	op := "store.local.Load"
+	want, required := rolesToLoad(roles)
+	blobs := map[core.Role][]byte{}
+	defer func() {
+		for r, b := range blobs {
+			if r.Secret() {
+				clear(b)
+			}
+		}
+	}()
+	var missing []string
+	for _, r := range want {
+		path := filepath.Join(dir, r.FileName())
+		data, err := readKeyFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if required[r] {
+				missing = append(missing, path)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
+		}
+		blobs[r] = data
+	}
+	if len(missing) > 0 {
+		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, missing)
+	}
+	ks, err := core.ParseKeySet(keyID, blobs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return ks, nil
+}
+
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyFileSize {
+		return nil, fmt.Errorf("file is over %d MiB; no key file is that large", maxKeyFileSize>>20)
+	}
+	return data, nil
+}
+
+// Exists reports whether SecKey.json, EncKey.json and EvalKey.json are all present.
+func (l *Local) Exists(_ context.Context, keyID string) (bool, error) {
+	if err := core.CheckKeyID(keyID); err != nil {
+		return false, err
+	}
+	for _, r := range core.RequiredRoles {
+		_, err := os.Stat(filepath.Join(l.Dir(keyID), r.FileName()))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, core.Wrap(core.ErrIO, "store.local.Exists", err, "checking %s", l.Dir(keyID))
+		}
+	}
+	return true, nil
+}
+
+// Delete removes the key files of keyID and then its directory. Other files in the
+// directory are left alone (and the directory with them).
+func (l *Local) Delete(_ context.Context, keyID string, _ DeleteOptions) error {
+	op := "store.local.Delete"
+	if err := core.CheckKeyID(keyID); err != nil {
+		return err
+	}
+	dir := l.Dir(keyID)
+	removed := 0
+	for _, r := range core.AllRoles {
+		err := os.Remove(filepath.Join(dir, r.FileName()))
+		if err == nil {
+			removed++
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return core.Wrap(core.ErrIO, op, err, "removing %s", filepath.Join(dir, r.FileName()))
+		}
+	}
+	if removed == 0 {
+		return core.Errorf(core.ErrNotFound, op, "no key set %q in %s", keyID, l.Root)
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return core.Wrap(core.ErrIO, op, err, "the key files are removed but %s is not empty", dir)
+	}
+	return nil
+}
+
+// List returns the key ids of the directories under Root that hold at least one key
+// file.
+func (l *Local) List(_ context.Context) ([]string, error) {
+	entries, err := os.ReadDir(l.Root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, core.Wrap(core.ErrIO, "store.local.List", err, "reading %s", l.Root)
+	}
+	ids := []string{}
+	for _, e := range entries {
+		if !e.IsDir() || core.CheckKeyID(e.Name()) != nil {
+			continue
+		}
+		for _, r := range core.AllRoles {
+			if _, err := os.Stat(filepath.Join(l.Root, e.Name(), r.FileName())); err == nil {
+				ids = append(ids, e.Name())
+				break
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}

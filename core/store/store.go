@@ -1,0 +1,52 @@
+// Package store keeps key sets: on the local file system (Local) or in AWS (S3 for
+// public keys, Secrets Manager for secret ones). Every store saves and loads the same
+// envelope bytes, so a key set moves between stores unchanged.
+package store
+
+import (
+	"context"
+
+	"github.com/envector-keys/envector-keys/core"
+)
+
+// Store is where key sets live.
+type Store interface {
+	// Exists reports whether key set keyID is complete here: SecKey, EncKey and EvalKey
+	// are all present.
+	Exists(ctx context.Context, keyID string) (bool, error)
+	// Save stores every role ks holds, all or nothing. It never overwrites: if anything
+	// of key set ks.ID() is already there, it fails with core.ErrExists and changes
+	// nothing.
+	Save(ctx context.Context, ks *core.KeySet) error
+	// Load reads the given roles of key set keyID and checks each envelope; with no
+	// roles it loads every role present, which must include SecKey, EncKey and EvalKey.
+	// A missing role fails with core.ErrNotFound naming it. Nothing is unsealed.
+	Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error)
+	// Delete removes key set keyID. A missing key set is core.ErrNotFound.
+	Delete(ctx context.Context, keyID string, opts DeleteOptions) error
+	// List returns the key ids of the key sets here, sorted.
+	List(ctx context.Context) ([]string, error)
+}
+
+// DeleteOptions choose how a key set is deleted.
+type DeleteOptions struct {
+	// Immediate deletes remote secrets at once instead of scheduling them for deletion
+	// after the store's recovery window. Local deletion is always immediate.
+	Immediate bool
+}
+
+// rolesToLoad returns the roles Load reads: those asked for, or every role when none
+// are; required says which must be present.
+func rolesToLoad(roles []core.Role) (want []core.Role, required map[core.Role]bool) {
+	required = map[core.Role]bool{}
+	if len(roles) == 0 {
+		for _, r := range core.RequiredRoles {
+			required[r] = true
+		}
+		return core.AllRoles, required
+	}
+	for _, r := range roles {
+		required[r] = true
+	}
+	return roles, required
+}
