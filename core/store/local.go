@@ -114,8 +114,9 @@ func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err erro
 		return core.Wrap(core.ErrIO, op, err, "syncing %s", tmp)
 	}
 	// rename(2) replaces an empty directory and fails on a non-empty one, so a key set
-	// saved meanwhile by someone else is never overwritten.
-	if err := os.Rename(tmp, dir); err != nil {
+	// saved meanwhile by someone else is never overwritten. (os.Rename refuses any
+	// existing directory, so the system call is used directly.)
+	if err := syscall.Rename(tmp, dir); err != nil {
 		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
 			return core.Errorf(core.ErrExists, op, "%s is not empty; keys are never overwritten", dir)
 		}
