@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -161,62 +163,117 @@ func (e *envelope) wrapAlg() string {
 }
 
 // marshal writes the envelope as indented JSON. Field order is fixed, and key_data is
-// written straight as base64 (it needs no escaping), so a multi-MiB EvalKey costs one
-// encoding pass.
+// written straight as base64 (it needs no escaping). For a multi-MiB EvalKey the hash
+// is computed on one goroutine while the base64 text is encoded in chunks on the
+// others, straight into its place in the output: the header is laid out first with
+// placeholders for the two digests (base64 SHA-256 has a fixed length) and written
+// for real once the hash is known.
 func (e *envelope) marshal() []byte {
-	aad, hash := e.aadValue(), e.hashValue()
+	hashDone := make(chan string, 1)
+	go func() { hashDone <- e.hashValue() }()
+	placeholder := strings.Repeat("A", sha256B64Len)
+	headLen := len(e.header(placeholder, placeholder))
+	trailer := e.trailer()
+	textLen := base64.StdEncoding.EncodedLen(len(e.keyData))
+	out := make([]byte, headLen+textLen+len(trailer))
+	encodeBase64Parallel(out[headLen:headLen+textLen], e.keyData)
+	copy(out[headLen+textLen:], trailer)
+	hash := <-hashDone
+	head := e.header(hash, e.integrityValue(e.aadValue(), hash))
+	if len(head) != headLen {
+		panic("envelope header length changed") // both digests are base64 SHA-256
+	}
+	copy(out, head)
+	return out
+}
+
+// sha256B64Len is the length of a base64 SHA-256 digest.
+const sha256B64Len = 44
+
+// header writes the envelope up to the opening quote of key_data.
+func (e *envelope) header(hash, integrity string) []byte {
 	prov := e.provider
 	prov.WrapAlg = e.wrapAlg()
 	info := e.role.info()
-
 	var b bytes.Buffer
-	b.Grow(base64.StdEncoding.EncodedLen(len(e.keyData)) + 2048)
-	field := func(indent, name string, v any, last bool) {
-		enc, err := json.Marshal(v)
-		if err != nil { // only plain strings, numbers and structs of them reach here
-			panic(err)
-		}
-		b.WriteString(indent)
-		b.WriteString(strconv.Quote(name))
-		b.WriteString(": ")
-		b.Write(enc)
-		if !last {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\n')
-	}
+	w := jsonFields{&b}
 	b.WriteString("{\n")
-	field("  ", "kid", e.kid, false)
-	field("  ", "format", info.format, false)
-	field("  ", "format_version", envelopeFormatVersion, false)
-	field("  ", "key_version", keyVersion, false)
-	field("  ", "usage", info.usage, false)
-	field("  ", "created_at", e.createdAt, false)
-	field("  ", "expires_at", e.expiresAt, false)
-	field("  ", "state", e.state, false)
-	field("  ", "requester", e.requester, false)
-	field("  ", "provider_meta", prov, false)
-	field("  ", "aad", digest{digestType, aad}, false)
-	field("  ", "integrity", digest{digestType, e.integrityValue(aad, hash)}, false)
+	w.field("  ", "kid", e.kid, false)
+	w.field("  ", "format", info.format, false)
+	w.field("  ", "format_version", envelopeFormatVersion, false)
+	w.field("  ", "key_version", keyVersion, false)
+	w.field("  ", "usage", info.usage, false)
+	w.field("  ", "created_at", e.createdAt, false)
+	w.field("  ", "expires_at", e.expiresAt, false)
+	w.field("  ", "state", e.state, false)
+	w.field("  ", "requester", e.requester, false)
+	w.field("  ", "provider_meta", prov, false)
+	w.field("  ", "aad", digest{digestType, e.aadValue()}, false)
+	w.field("  ", "integrity", digest{digestType, integrity}, false)
 	b.WriteString("  \"entries\": [\n    {\n")
-	field("      ", "name", info.format, false)
-	field("      ", "role", info.roleText, false)
-	field("      ", "hash", hash, false)
-	field("      ", "metadata", metadataOf(e.params), false)
+	w.field("      ", "name", info.format, false)
+	w.field("      ", "role", info.roleText, false)
+	w.field("      ", "hash", hash, false)
+	w.field("      ", "metadata", metadataOf(e.params), false)
 	b.WriteString("      \"key_data\": \"")
-	enc := base64.NewEncoder(base64.StdEncoding, &b)
-	enc.Write(e.keyData)
-	enc.Close()
+	return b.Bytes()
+}
+
+// trailer writes the envelope from the closing quote of key_data on.
+func (e *envelope) trailer() []byte {
+	var b bytes.Buffer
+	w := jsonFields{&b}
 	if e.sealed() {
 		b.WriteString("\",\n")
-		field("      ", "alg", sealAlg, false)
-		field("      ", "iv", base64.StdEncoding.EncodeToString(e.seal.iv), false)
-		field("      ", "tag", base64.StdEncoding.EncodeToString(e.seal.tag), true)
+		w.field("      ", "alg", sealAlg, false)
+		w.field("      ", "iv", base64.StdEncoding.EncodeToString(e.seal.iv), false)
+		w.field("      ", "tag", base64.StdEncoding.EncodeToString(e.seal.tag), true)
 	} else {
 		b.WriteString("\"\n")
 	}
 	b.WriteString("    }\n  ]\n}\n")
 	return b.Bytes()
+}
+
+// jsonFields writes one `"name": value` line at a time.
+type jsonFields struct{ b *bytes.Buffer }
+
+func (w jsonFields) field(indent, name string, v any, last bool) {
+	enc, err := json.Marshal(v)
+	if err != nil { // only strings, numbers and structs of them reach here
+		panic(err)
+	}
+	w.b.WriteString(indent)
+	w.b.WriteString(strconv.Quote(name))
+	w.b.WriteString(": ")
+	w.b.Write(enc)
+	if !last {
+		w.b.WriteByte(',')
+	}
+	w.b.WriteByte('\n')
+}
+
+// encodeBase64Parallel writes the standard base64 of src into dst (of exactly
+// EncodedLen(len(src)) bytes), in chunks of a multiple of 3 bytes on up to GOMAXPROCS
+// goroutines.
+func encodeBase64Parallel(dst, src []byte) {
+	const minChunk = 3 * 64 << 10
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(src)/workers/3 + 1) * 3
+	if workers == 1 || chunk < minChunk {
+		base64.StdEncoding.Encode(dst, src)
+		return
+	}
+	var wg sync.WaitGroup
+	for off := 0; off < len(src); off += chunk {
+		end := min(off+chunk, len(src))
+		wg.Add(1)
+		go func(off, end int) {
+			defer wg.Done()
+			base64.StdEncoding.Encode(dst[off/3*4:], src[off:end])
+		}(off, end)
+	}
+	wg.Wait()
 }
 
 // The wire types decode a document; pointers tell a missing field from an empty one.
