@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
 // encryptionTolerance is the largest slot error accepted when what EncKey encrypts is
@@ -13,36 +13,124 @@ import (
 // belong together give errors of the order of Q/scale.
 const encryptionTolerance = 0.05
 
-type keySizes struct {
-	params    ckks.Parameters
-	pk, evk   int
+// keyLayout is the exact byte layout of a marshalled EncKey or EvalKey for one set of
+// parameters: its size and the structural bytes (lengths, levels, metadata, Galois
+// elements) that every valid key shares, as opposed to coefficient bytes. lattigo
+// allocates from the lengths it reads, so a crafted file with consistent digests could
+// otherwise ask for terabytes, which kills the process (a fatal error, not a panic);
+// checking the structure first means lattigo only ever reads what it would write.
+type keyLayout struct {
+	size       int
+	structure  []byte  // the template's bytes
+	structural []int32 // offsets of bytes that are structure, in runs [start, end) pairs
+}
+
+// check reports whether data has the layout's size and structure.
+func (l *keyLayout) check(data []byte) bool {
+	if len(data) != l.size {
+		return false
+	}
+	for i := 0; i < len(l.structural); i += 2 {
+		a, b := l.structural[i], l.structural[i+1]
+		if string(data[a:b]) != string(l.structure[a:b]) {
+			return false
+		}
+	}
+	return true
+}
+
+// newKeyLayout compares two marshallings of the same key, one with every coefficient 0
+// and one with every coefficient set: the bytes that agree are structure.
+func newKeyLayout(zero, filled []byte) *keyLayout {
+	l := &keyLayout{size: len(zero), structure: zero}
+	for i := 0; i < len(zero); {
+		if zero[i] != filled[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(zero) && zero[j] == filled[j] {
+			j++
+		}
+		l.structural = append(l.structural, int32(i), int32(j))
+		i = j
+	}
+	return l
+}
+
+type keyLayouts struct {
+	pk, evk   *keyLayout
 	galoisEls []uint64
 }
 
-var sizeCache sync.Map // string(Parameters) -> *keySizes
+var layoutCache sync.Map // Parameters.String() -> *keyLayouts
 
-// sizesOf returns the exact marshalled sizes of EncKey and EvalKey for p, computed
-// once, so that malformed key bytes are refused before lattigo parses them.
-func sizesOf(p Parameters) (*keySizes, error) {
-	if v, ok := sizeCache.Load(p.String()); ok {
-		return v.(*keySizes), nil
+// layoutsOf returns the layouts of EncKey and EvalKey for p, computed once.
+func layoutsOf(p Parameters) (*keyLayouts, error) {
+	if v, ok := layoutCache.Load(p.String()); ok {
+		return v.(*keyLayouts), nil
 	}
 	params, err := p.Preset.ckksParameters()
 	if err != nil {
 		return nil, err
 	}
-	s := &keySizes{params: params, galoisEls: p.galoisElements(params)}
-	s.pk = rlwe.NewPublicKey(params).BinarySize()
-	evk := rlwe.NewMemEvaluationKeySet(rlwe.NewRelinearizationKey(params))
-	if len(s.galoisEls) > 0 {
-		gk := rlwe.NewGaloisKey(params) // one key, shared by every element: sizes only
-		for _, g := range s.galoisEls {
-			evk.GaloisKeys[g] = gk
+	l := &keyLayouts{galoisEls: p.galoisElements(params)}
+	marshalTwice := func(polys func() []ringqp.Poly, m interface{ MarshalBinary() ([]byte, error) }) (*keyLayout, error) {
+		zero, err := m.MarshalBinary()
+		if err != nil {
+			return nil, Wrap(ErrInternal, "keydata", err, "template")
 		}
+		for _, poly := range polys() {
+			for _, rows := range [][][]uint64{poly.Q.Coeffs, poly.P.Coeffs} {
+				for _, row := range rows {
+					for i := range row {
+						row[i] = 0x0101010101010101
+					}
+				}
+			}
+		}
+		filled, err := m.MarshalBinary()
+		if err != nil {
+			return nil, Wrap(ErrInternal, "keydata", err, "template")
+		}
+		return newKeyLayout(zero, filled), nil
 	}
-	s.evk = evk.BinarySize()
-	sizeCache.Store(p.String(), s)
-	return s, nil
+	pk := rlwe.NewPublicKey(params)
+	if l.pk, err = marshalTwice(func() []ringqp.Poly { return pk.Value }, pk); err != nil {
+		return nil, err
+	}
+	rlk := rlwe.NewRelinearizationKey(params)
+	gks := make([]*rlwe.GaloisKey, len(l.galoisEls))
+	for i, g := range l.galoisEls {
+		gks[i] = rlwe.NewGaloisKey(params)
+		gks[i].GaloisElement = g
+		gks[i].NthRoot = params.RingQ().NthRoot()
+	}
+	evk := rlwe.NewMemEvaluationKeySet(rlk, gks...)
+	gadgetPolys := func() []ringqp.Poly {
+		var out []ringqp.Poly
+		for _, g := range append([]*rlwe.GadgetCiphertext{&rlk.GadgetCiphertext}, gadgetsOf(gks)...) {
+			for _, row := range g.Value {
+				for _, v := range row {
+					out = append(out, v...)
+				}
+			}
+		}
+		return out
+	}
+	if l.evk, err = marshalTwice(gadgetPolys, evk); err != nil {
+		return nil, err
+	}
+	layoutCache.Store(p.String(), l)
+	return l, nil
+}
+
+func gadgetsOf(gks []*rlwe.GaloisKey) []*rlwe.GadgetCiphertext {
+	out := make([]*rlwe.GadgetCiphertext, len(gks))
+	for i, gk := range gks {
+		out[i] = &gk.GadgetCiphertext
+	}
+	return out
 }
 
 // checkKeyData checks the bytes of one key: sizes for every role, and for unsealed data
@@ -77,12 +165,15 @@ func checkKeyData(r Role, p Parameters, data []byte, sealed bool) error {
 }
 
 func decodePublicKey(p Parameters, data []byte) (*rlwe.PublicKey, error) {
-	s, err := sizesOf(p)
+	l, err := layoutsOf(p)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) != s.pk {
-		return nil, Errorf(ErrCorrupt, "enckey", "EncKey data is %d bytes; accepted for preset %s: %d", len(data), p.Preset, s.pk)
+	if len(data) != l.pk.size {
+		return nil, Errorf(ErrCorrupt, "enckey", "EncKey data is %d bytes; accepted for preset %s: %d", len(data), p.Preset, l.pk.size)
+	}
+	if !l.pk.check(data) {
+		return nil, Errorf(ErrCorrupt, "enckey", "EncKey data does not have the structure of a lattigo public key for preset %s", p.Preset)
 	}
 	pk := new(rlwe.PublicKey)
 	if err := recoverInto(func() error { return pk.UnmarshalBinary(data) }); err != nil {
@@ -95,12 +186,15 @@ func decodePublicKey(p Parameters, data []byte) (*rlwe.PublicKey, error) {
 }
 
 func decodeEvalKeys(p Parameters, data []byte) (*rlwe.MemEvaluationKeySet, error) {
-	s, err := sizesOf(p)
+	l, err := layoutsOf(p)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) != s.evk {
-		return nil, Errorf(ErrCorrupt, "evalkey", "EvalKey data is %d bytes; accepted for %s: %d", len(data), p, s.evk)
+	if len(data) != l.evk.size {
+		return nil, Errorf(ErrCorrupt, "evalkey", "EvalKey data is %d bytes; accepted for %s: %d", len(data), p, l.evk.size)
+	}
+	if !l.evk.check(data) {
+		return nil, Errorf(ErrCorrupt, "evalkey", "EvalKey data does not have the structure of lattigo evaluation keys for %s (relinearization key and Galois elements %v)", p, l.galoisEls)
 	}
 	evk := new(rlwe.MemEvaluationKeySet)
 	if err := recoverInto(func() error { return evk.UnmarshalBinary(data) }); err != nil {
@@ -111,8 +205,8 @@ func decodeEvalKeys(p Parameters, data []byte) (*rlwe.MemEvaluationKeySet, error
 	}
 	got := evk.GetGaloisKeysList()
 	slices.Sort(got)
-	if !slices.Equal(got, s.galoisEls) {
-		return nil, Errorf(ErrCorrupt, "evalkey", "EvalKey holds keys for Galois elements %v; eval mode %s with dims up to %d needs %v", got, p.EvalMode, p.Dims[len(p.Dims)-1], s.galoisEls)
+	if !slices.Equal(got, l.galoisEls) {
+		return nil, Errorf(ErrCorrupt, "evalkey", "EvalKey holds keys for Galois elements %v; eval mode %s with dims up to %d needs %v", got, p.EvalMode, p.Dims[len(p.Dims)-1], l.galoisEls)
 	}
 	for _, g := range got {
 		if evk.GaloisKeys[g].GaloisElement != g {
