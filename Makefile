@@ -33,12 +33,13 @@ gotest:
 # Benchmarks, each beside its baseline in the same run; prints the ratios the README
 # reports.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/ | tee build-bench.txt
-	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 10x ./cmd/envector-keygen/ | tee -a build-bench.txt
-	@awk -f scripts/benchratio.awk build-bench.txt
+	mkdir -p build
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/ | tee build/bench.txt
+	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 10x ./cmd/envector-keygen/ | tee -a build/bench.txt
+	@awk -f scripts/benchratio.awk build/bench.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME) ./core/
 
 clean:
-	rm -rf bin build build-bench.txt
+	rm -rf bin build
