@@ -1,6 +1,8 @@
 # envector-keys: the front door. `make demo` builds and makes a demo key set in ./keys;
 # `make test` runs every test.
 
+SHELL     := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO        ?= go
 BIN       := bin/envector-keygen
 BENCHTIME ?= 40x
