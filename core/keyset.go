@@ -317,7 +317,7 @@ func (ks *KeySet) Info() []EntryInfo {
 }
 
 // String shows the key id, parameters, roles and seal state; never key material.
-func (ks *KeySet) String() string {
+func (ks KeySet) String() string {
 	var roles []string
 	for _, r := range ks.Roles() {
 		s := r.String()
@@ -329,5 +329,5 @@ func (ks *KeySet) String() string {
 	return fmt.Sprintf("KeySet(%s %s [%s])", ks.id, ks.params, strings.Join(roles, " "))
 }
 
-// Format makes every fmt verb print String.
-func (ks *KeySet) Format(f fmt.State, _ rune) { io.WriteString(f, ks.String()) }
+// Format makes every fmt verb print String, for a KeySet value as for a pointer.
+func (ks KeySet) Format(f fmt.State, _ rune) { io.WriteString(f, ks.String()) }

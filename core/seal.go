@@ -106,11 +106,11 @@ func GenerateKEK() (*KEK, error) {
 // Wipe zeroes the key. The KEK must not be used afterwards.
 func (k *KEK) Wipe() { wipe(k.key[:]) }
 
-// String never shows the key.
-func (k *KEK) String() string { return "KEK(redacted)" }
+// String never shows the key. (Value receivers, so a copied KEK is redacted too.)
+func (k KEK) String() string { return "KEK(redacted)" }
 
 // Format makes every fmt verb print the redacted form.
-func (k *KEK) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+func (k KEK) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 func (k *KEK) aead() cipher.AEAD {
 	block, err := aes.NewCipher(k.key[:])
