@@ -41,7 +41,7 @@ bench:
 	@awk -f scripts/benchratio.awk build/bench.txt
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME) -parallel 1 ./core/
 
 clean:
 	rm -rf bin build
