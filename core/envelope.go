@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -276,6 +277,56 @@ func encodeBase64Parallel(dst, src []byte) {
 	wg.Wait()
 }
 
+// decodeBase64Strict decodes standard padded base64 and nothing else: no line breaks
+// (which Go's decoder skips even in strict mode), no padding before the end. Large
+// inputs are decoded in chunks on up to GOMAXPROCS goroutines.
+func decodeBase64Strict(src []byte) ([]byte, error) {
+	errNotBase64 := errors.New("not standard padded base64")
+	if len(src)%4 != 0 {
+		return nil, errNotBase64
+	}
+	if len(src) == 0 {
+		return []byte{}, nil
+	}
+	pad := 0
+	if src[len(src)-1] == '=' {
+		pad++
+		if src[len(src)-2] == '=' {
+			pad++
+		}
+	}
+	dst := make([]byte, len(src)/4*3)
+	const minChunk = 4 * 64 << 10
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(src)/workers/4 + 1) * 4
+	if workers == 1 || chunk < minChunk {
+		chunk = len(src)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for off := 0; off < len(src); off += chunk {
+		end := min(off+chunk, len(src))
+		want := (end - off) / 4 * 3
+		if end == len(src) {
+			want -= pad
+		}
+		wg.Add(1)
+		go func(off, end, want int) {
+			defer wg.Done()
+			// A skipped byte or padding before the end shows as fewer bytes out.
+			if n, err := base64.StdEncoding.Strict().Decode(dst[off/4*3:], src[off:end]); err != nil || n != want {
+				failed.Store(true)
+			}
+		}(off, end, want)
+	}
+	wg.Wait()
+	if failed.Load() {
+		wipe(dst)
+		return nil, errNotBase64
+	}
+	return dst[:len(dst)-pad], nil
+}
+
 // The wire types decode a document; pointers tell a missing field from an empty one.
 type wireEnvelope struct {
 	KID           *string       `json:"kid"`
@@ -318,8 +369,18 @@ func parseEnvelope(data []byte, want Role, kid string, opts ParseOptions) (*enve
 	op := "envelope.Parse(" + want.String() + ")"
 	bad := func(format string, args ...any) error { return Errorf(ErrCorrupt, op, format, args...) }
 
+	keyStart, keyEnd, nameErr := scanEnvelope(data)
+	if nameErr != "" {
+		return nil, bad("not a valid key envelope (%s)", nameErr)
+	}
+	doc := data
+	if keyStart >= 0 { // encoding/json reads the document with an empty key_data
+		doc = make([]byte, 0, len(data)-(keyEnd-keyStart))
+		doc = append(append(doc, data[:keyStart]...), data[keyEnd:]...)
+	}
+
 	var w wireEnvelope
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -419,7 +480,14 @@ func parseEnvelope(data []byte, want Role, kid string, opts ParseOptions) (*enve
 		createdAt: *w.CreatedAt, expiresAt: *w.ExpiresAt,
 		state: *w.State, requester: *w.Requester, provider: *w.ProviderMeta,
 	}
-	if e.keyData, err = base64.StdEncoding.Strict().DecodeString(*we.KeyData); err != nil {
+	keyDataB64 := []byte(*we.KeyData)
+	if keyStart >= 0 {
+		if len(keyDataB64) != 0 { // cannot happen: the scanner and encoding/json disagree
+			return nil, bad("entries[0].key_data could not be located")
+		}
+		keyDataB64 = data[keyStart:keyEnd]
+	}
+	if e.keyData, err = decodeBase64Strict(keyDataB64); err != nil {
 		return nil, bad("entries[0].key_data is not standard padded base64")
 	}
 
@@ -436,8 +504,8 @@ func parseEnvelope(data []byte, want Role, kid string, opts ParseOptions) (*enve
 		if *we.Alg != sealAlg || e.provider.WrapAlg != sealAlg {
 			return nil, bad("seal algorithm %q (wrap_alg %q) is not supported; accepted: %s", *we.Alg, e.provider.WrapAlg, sealAlg)
 		}
-		iv, err1 := base64.StdEncoding.Strict().DecodeString(*we.IV)
-		tag, err2 := base64.StdEncoding.Strict().DecodeString(*we.Tag)
+		iv, err1 := decodeBase64Strict([]byte(*we.IV))
+		tag, err2 := decodeBase64Strict([]byte(*we.Tag))
 		if err1 != nil || err2 != nil {
 			return nil, bad("entries[0].iv or tag is not standard padded base64")
 		}

@@ -54,11 +54,15 @@ func ParseKEK(data []byte) (*KEK, error) {
 		}
 		return k, nil
 	case 44:
-		n, err := base64.StdEncoding.Strict().Decode(k.key[:], body)
+		// 44 characters can hold up to 33 bytes (unpadded): decode into a buffer of
+		// that size, never straight into the key, and insist on exactly 32.
+		buf := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+		defer wipe(buf)
+		n, err := base64.StdEncoding.Strict().Decode(buf, body)
 		if err != nil || n != KEKSize {
-			k.Wipe()
 			return nil, Errorf(ErrInvalidArgument, op, "44 characters that are not the standard base64 of 32 bytes; accepted: %s", kekForms)
 		}
+		copy(k.key[:], buf[:n])
 		return k, nil
 	}
 	return nil, Errorf(ErrInvalidArgument, op, "a KEK of %d bytes is not accepted; accepted: %s", len(data), kekForms)

@@ -274,11 +274,17 @@ func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 		if rep.EncryptionError, err = encryptionError(params, pk, sk); err != nil {
 			return err
 		}
-		if rep.PublicKeyNoise > noiseLimit || rep.EncryptionError > encryptionTolerance {
-			return Errorf(ErrCorrupt, op, "EncKey of key %q does not belong to its SecKey (decryption error %.3g, key noise %d; accepted: at most %g and %d)", ks.id, rep.EncryptionError, rep.PublicKeyNoise, encryptionTolerance, noiseLimit)
-		}
+		encKeyFails := rep.PublicKeyNoise > noiseLimit || rep.EncryptionError > encryptionTolerance
 		if rep.RelinNoise, err = gadgetNoise(params, &evk.RelinearizationKey.GadgetCiphertext, relinInputKey(params, sk), sk.Value); err != nil {
 			return err
+		}
+		// EncKey and EvalKey are public and checked independently; when neither belongs
+		// to SecKey, the odd one out is SecKey itself.
+		if encKeyFails && rep.RelinNoise > noiseLimit {
+			return Errorf(ErrCorrupt, op, "the SecKey of key %q does not belong to its EncKey nor to its EvalKey (decryption error %.3g, relinearization key noise %d; accepted: at most %g and %d): the SecKey is from another key set or damaged", ks.id, rep.EncryptionError, rep.RelinNoise, encryptionTolerance, noiseLimit)
+		}
+		if encKeyFails {
+			return Errorf(ErrCorrupt, op, "EncKey of key %q does not belong to its SecKey (decryption error %.3g, key noise %d; accepted: at most %g and %d)", ks.id, rep.EncryptionError, rep.PublicKeyNoise, encryptionTolerance, noiseLimit)
 		}
 		if rep.RelinNoise > noiseLimit {
 			return Errorf(ErrCorrupt, op, "the relinearization key in EvalKey of key %q does not belong to its SecKey (noise %d; accepted: at most %d)", ks.id, rep.RelinNoise, noiseLimit)

@@ -1,6 +1,6 @@
 # Reads `go test -bench` output and prints, for each benchmark with sub-benchmarks, the
 # mean ns/op of each and the ratio of every other sub-benchmark to the one named as its
-# baseline (bare-lattigo, bare-sdk, go-api). Also echoes custom metrics (peak-MiB).
+# baseline (a name starting with bare, or go-api). Also echoes custom metrics (peak-MiB).
 /^Benchmark/ {
 	name = $1
 	sub(/-[0-9]+$/, "", name)
@@ -12,7 +12,7 @@
 END {
 	for (k in sum) {
 		split(k, parts, "/")
-		if (parts[2] ~ /^(bare-lattigo|bare-sdk|go-api)$/) base[parts[1]] = k
+		if (parts[2] ~ /^(bare|go-api)/) base[parts[1]] = k
 	}
 	for (k in sum) {
 		split(k, parts, "/")
