@@ -16,7 +16,7 @@ import (
 //   - the span of the one "key_data" string, so that the caller can hand encoding/json
 //     the small document without it. encoding/json scans a string byte by byte; the
 //     EvalKey's key_data is several MiB of base64, and skipping it here (with
-//     bytes.IndexAny) is what makes parsing an envelope cheap.
+//     bytes.IndexByte) is what makes parsing an envelope cheap.
 //
 // It only reports what it is sure of: for a document it cannot follow, or one without
 // exactly one plain key_data string, the span is (-1, -1) and encoding/json (which
@@ -62,17 +62,20 @@ func (s *envelopeScanner) str() (start, end int, escaped bool) {
 	s.pos++ // the opening quote
 	start = s.pos
 	for {
-		i := bytes.IndexAny(s.data[s.pos:], "\"\\")
-		if i < 0 {
+		// Two byte searches (vectorised) beat one bytes.IndexAny, which goes byte by
+		// byte: find the next quote, then any backslash before it.
+		q := bytes.IndexByte(s.data[s.pos:], '"')
+		if q < 0 {
 			s.failed = true
 			return start, len(s.data), escaped
 		}
-		s.pos += i
-		if s.data[s.pos] == '"' {
-			end = s.pos
-			s.pos++
+		bs := bytes.IndexByte(s.data[s.pos:s.pos+q], '\\')
+		if bs < 0 {
+			end = s.pos + q
+			s.pos = end + 1
 			return start, end, escaped
 		}
+		s.pos += bs
 		escaped = true
 		s.pos += 2 // the backslash and the escaped byte (\uXXXX's digits are plain)
 		if s.pos > len(s.data) {
