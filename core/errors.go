@@ -16,7 +16,7 @@ const (
 	ErrInvalidArgument Kind = 1 // the caller passed something the library does not accept
 	ErrNotFound        Kind = 2 // a key set, role, file, object or secret does not exist
 	ErrExists          Kind = 3 // the target already holds keys; nothing was overwritten
-	ErrAuth            Kind = 4 // unsealing failed: wrong KEK, or the sealed data was altered
+	ErrAuth            Kind = 4 // unsealing failed (wrong KEK, or the sealed data was altered), or AWS refused the credentials or their permissions
 	ErrCorrupt         Kind = 5 // stored data does not parse or does not check out
 	ErrIO              Kind = 6 // the local file system failed
 	ErrRemote          Kind = 7 // a remote store (AWS) failed

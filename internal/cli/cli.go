@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ const Version = "0.1.0"
 var commonFlags = []flagSpec{
 	{name: "key_path", help: "directory of the local store (default ./keys); keys go to <key_path>/<key_id>"},
 	{name: "key_id", help: "key set id: letters, digits, '.', '_', '-' (default: the base name of --key_path, keys directly in it)"},
-	{name: "key_store", help: "where keys live: local (default)"},
+	{name: "key_store", help: "where keys live: local (default) or aws (EncKey, EvalKey in S3; SecKey, MetadataKey in Secrets Manager)"},
 	{name: "help", boolean: true, help: "show this help"},
 }
 
@@ -49,19 +50,25 @@ var generateFlags = append(append([]flagSpec{
 	{name: "seal_mode", help: "none (default) or aes: seal SecKey and MetadataKey with AES-256-GCM under a KEK"},
 	{name: "seed", help: "128 hex characters (64 bytes): deterministic generation (testing only)"},
 	{name: "seed_file", help: "file of exactly 64 bytes: deterministic generation (testing only)"},
-	{name: "region_name", help: "AWS region (with --key_store aws)"},
-	{name: "bucket_name", help: "S3 bucket (with --key_store aws)"},
-	{name: "secret_prefix", help: "name prefix in S3 and Secrets Manager (with --key_store aws)"},
 	{name: "quiet", boolean: true, help: "print nothing on success"},
-}, commonFlags...), kekFlags...)
+}, commonFlags...), append(awsFlags, kekFlags...)...)
 
-var inspectFlags = append([]flagSpec{}, commonFlags...)
+// awsFlags choose where --key_store aws keeps keys. Credentials and endpoints come from
+// the standard AWS configuration (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...).
+var awsFlags = []flagSpec{
+	{name: "region_name", help: "AWS region, e.g. us-east-1 (required with --key_store aws)"},
+	{name: "bucket_name", help: "S3 bucket of EncKey and EvalKey (with --key_store aws; default " + store.DefaultBucket + "); it must exist"},
+	{name: "secret_prefix", help: "prefix of the S3 object keys and Secrets Manager names (with --key_store aws; default " + store.DefaultPrefix + "; \"\" for none)"},
+}
 
-var verifyFlags = append(append([]flagSpec{}, commonFlags...), kekFlags...)
+var inspectFlags = append(append([]flagSpec{}, commonFlags...), awsFlags...)
 
-var listFlags = []flagSpec{commonFlags[0], commonFlags[2], commonFlags[3]}
+var verifyFlags = append(append(append([]flagSpec{}, commonFlags...), awsFlags...), kekFlags...)
 
-var deleteFlags = append([]flagSpec{}, commonFlags...)
+var listFlags = append([]flagSpec{commonFlags[0], commonFlags[2], commonFlags[3]}, awsFlags...)
+
+var deleteFlags = append(append(append([]flagSpec{}, commonFlags...), awsFlags...),
+	flagSpec{name: "immediate", boolean: true, help: "with --key_store aws: delete the secrets at once, not after the recovery window (7 days) during which they can be restored and their names stay taken"})
 
 type command struct {
 	name, summary string
@@ -145,20 +152,81 @@ func printHelp(w io.Writer, cmd command, fs *flagSet) {
 	fmt.Fprintf(w, "Flags (each also in dash form, e.g. --key-path):\n%s", fs.usage())
 }
 
-// location resolves where a key set lives: <key_path>/<key_id>, or <key_path> itself
-// (key id = its base name) when no key id is given.
+// location resolves where a key set lives. Local: <key_path>/<key_id>, or <key_path>
+// itself (key id = its base name) when no key id is given. AWS: the key id in the
+// bucket and prefix of the flags.
 type location struct {
-	local *store.Local
+	st    store.Store
 	keyID string
+	where string       // for messages: a directory, or the AWS place
+	local *store.Local // set for the local store, with dir
 	dir   string
+	aws   *store.AWS // set for the AWS store
 }
 
-func resolveLocation(fs *flagSet) (*location, error) {
-	if ks := fs.str("key_store", "local"); ks != "local" {
-		if ks == "aws" {
-			return nil, usagef("--key_store aws is not available in this build yet; accepted: local")
+// keyStore returns the --key_store value after checking that the flags fit it.
+func keyStore(fs *flagSet) (string, error) {
+	switch ks := fs.str("key_store", "local"); ks {
+	case "local":
+		for _, f := range awsFlags {
+			if fs.has(f.name) {
+				return "", usagef("--%s applies to --key_store aws only", f.name)
+			}
 		}
-		return nil, usagef("unknown --key_store %q; accepted: local", ks)
+		return ks, nil
+	case "aws":
+		if fs.has("key_path") {
+			return "", usagef("--key_path applies to --key_store local only; with --key_store aws keys live in S3 and Secrets Manager")
+		}
+		return ks, nil
+	default:
+		return "", usagef("unknown --key_store %q; accepted: local or aws", ks)
+	}
+}
+
+// newAWSStore builds the AWS store of the flags.
+func newAWSStore(e *env, fs *flagSet) (*store.AWS, error) {
+	region := fs.str("region_name", "")
+	if region == "" {
+		return nil, usagef("--key_store aws needs --region_name (e.g. us-east-1)")
+	}
+	prefix := store.DefaultPrefix
+	if fs.has("secret_prefix") {
+		prefix = fs.str("secret_prefix", "")
+	}
+	a, err := store.NewAWS(e.ctx, store.AWSConfig{Region: region, Bucket: fs.str("bucket_name", store.DefaultBucket), Prefix: prefix})
+	var ce *core.Error
+	if errors.As(err, &ce) && ce.Kind == core.ErrInvalidArgument && ce.Err == nil {
+		return nil, usagef("%s", ce.Msg) // a flag value was refused
+	}
+	return a, err
+}
+
+// awsWhere names the objects and secrets of key set keyID, for messages.
+func awsWhere(a *store.AWS, keyID string) string {
+	return fmt.Sprintf("AWS %s (s3://%s/%s, %s; secrets %s, %s)", a.Region(), a.Bucket(),
+		a.ObjectKey(keyID, core.EncKey), path.Base(a.ObjectKey(keyID, core.EvalKey)),
+		a.SecretName(keyID, core.SecKey), path.Base(a.SecretName(keyID, core.MetadataKey)))
+}
+
+func resolveLocation(e *env, fs *flagSet) (*location, error) {
+	ks, err := keyStore(fs)
+	if err != nil {
+		return nil, err
+	}
+	if ks == "aws" {
+		a, err := newAWSStore(e, fs)
+		if err != nil {
+			return nil, err
+		}
+		if !fs.has("key_id") {
+			return nil, usagef("--key_store aws needs --key_id")
+		}
+		id := fs.str("key_id", "")
+		if err := core.CheckKeyID(id); err != nil {
+			return nil, usagef("--key_id: %s", err.(*core.Error).Msg)
+		}
+		return &location{st: a, aws: a, keyID: id, where: awsWhere(a, id)}, nil
 	}
 	path := fs.str("key_path", "./keys")
 	if path == "" {
@@ -169,7 +237,7 @@ func resolveLocation(fs *flagSet) (*location, error) {
 			return nil, usagef("--key_id: %s", err.(*core.Error).Msg)
 		}
 		l := store.NewLocal(path)
-		return &location{local: l, keyID: id, dir: l.Dir(id)}, nil
+		return &location{st: l, local: l, keyID: id, dir: l.Dir(id), where: l.Dir(id)}, nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -179,7 +247,8 @@ func resolveLocation(fs *flagSet) (*location, error) {
 	if core.CheckKeyID(id) != nil {
 		return nil, usagef("without --key_id the key id is the base name of --key_path, and %q is not a valid key id; give --key_id", id)
 	}
-	return &location{local: store.NewLocal(filepath.Dir(abs)), keyID: id, dir: path}, nil
+	l := store.NewLocal(filepath.Dir(abs))
+	return &location{st: l, local: l, keyID: id, dir: path, where: path}, nil
 }
 
 // readKEK reads the KEK from --seal_key_path or --seal_key_stdin; nil if neither.
@@ -236,7 +305,7 @@ func parseSeed(fs *flagSet) ([]byte, error) {
 }
 
 func runGenerate(e *env, fs *flagSet) error {
-	loc, err := resolveLocation(fs)
+	loc, err := resolveLocation(e, fs)
 	if err != nil {
 		return err
 	}
@@ -267,11 +336,6 @@ func runGenerate(e *env, fs *flagSet) error {
 	if sealMode == "none" && hasKEK {
 		return usagef("a KEK was given but --seal_mode is none; add --seal_mode aes to seal")
 	}
-	for _, f := range []string{"region_name", "bucket_name", "secret_prefix"} {
-		if fs.has(f) {
-			return usagef("--%s applies to --key_store aws only", f)
-		}
-	}
 	seed, err := parseSeed(fs)
 	if err != nil {
 		return err
@@ -284,7 +348,14 @@ func runGenerate(e *env, fs *flagSet) error {
 	if kek != nil {
 		defer kek.Wipe()
 	}
-	if err := store.CheckTarget(loc.dir); err != nil {
+	// Fail before the work of generating if the target is taken. In AWS the key set is
+	// generated and sealed in memory only; nothing touches the local disk.
+	if loc.local != nil {
+		err = store.CheckTarget(loc.dir)
+	} else {
+		err = loc.aws.CheckAbsent(e.ctx, loc.keyID)
+	}
+	if err != nil {
 		return err
 	}
 
@@ -306,22 +377,32 @@ func runGenerate(e *env, fs *flagSet) error {
 		ks = sealed
 		defer ks.Wipe()
 	}
-	if err := loc.local.SaveTo(e.ctx, ks, loc.dir); err != nil {
+	if loc.local != nil {
+		err = loc.local.SaveTo(e.ctx, ks, loc.dir)
+	} else {
+		err = loc.st.Save(e.ctx, ks)
+	}
+	if err != nil {
 		return err
 	}
 	if !fs.has("quiet") {
-		fmt.Fprintf(e.stdout, "Key set %q written to %s\n", ks.ID(), loc.dir)
+		fmt.Fprintf(e.stdout, "Key set %q written to %s\n", ks.ID(), loc.where)
 		printInfo(e.stdout, ks)
 	}
 	return nil
 }
 
 func loadForCommand(e *env, fs *flagSet, opts core.ParseOptions) (*core.KeySet, *location, error) {
-	loc, err := resolveLocation(fs)
+	loc, err := resolveLocation(e, fs)
 	if err != nil {
 		return nil, nil, err
 	}
-	ks, err := loc.local.LoadFrom(e.ctx, loc.dir, loc.keyID, opts)
+	var ks *core.KeySet
+	if loc.local != nil {
+		ks, err = loc.local.LoadFrom(e.ctx, loc.dir, loc.keyID, opts)
+	} else {
+		ks, err = loc.aws.LoadWithOptions(e.ctx, loc.keyID, opts)
+	}
 	return ks, loc, err
 }
 
@@ -330,7 +411,7 @@ func runInspect(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Key set %q in %s (every digest checked)\n", ks.ID(), loc.dir)
+	fmt.Fprintf(e.stdout, "Key set %q in %s (every digest checked)\n", ks.ID(), loc.where)
 	printInfo(e.stdout, ks)
 	return nil
 }
@@ -373,7 +454,7 @@ func runVerify(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Key set %q in %s verified:\n", ks.ID(), loc.dir)
+	fmt.Fprintf(e.stdout, "Key set %q in %s verified:\n", ks.ID(), loc.where)
 	if ks.Sealed() {
 		fmt.Fprintf(e.stdout, "  sealed keys unsealed with the KEK\n")
 	}
@@ -386,11 +467,11 @@ func runVerify(e *env, fs *flagSet) error {
 }
 
 func runList(e *env, fs *flagSet) error {
-	loc, err := resolveListStore(fs)
+	st, err := resolveListStore(e, fs)
 	if err != nil {
 		return err
 	}
-	ids, err := loc.List(e.ctx)
+	ids, err := st.List(e.ctx)
 	if err != nil {
 		return err
 	}
@@ -400,9 +481,13 @@ func runList(e *env, fs *flagSet) error {
 	return nil
 }
 
-func resolveListStore(fs *flagSet) (*store.Local, error) {
-	if ks := fs.str("key_store", "local"); ks != "local" {
-		return nil, usagef("unknown or unavailable --key_store %q; accepted: local", ks)
+func resolveListStore(e *env, fs *flagSet) (store.Store, error) {
+	ks, err := keyStore(fs)
+	if err != nil {
+		return nil, err
+	}
+	if ks == "aws" {
+		return newAWSStore(e, fs)
 	}
 	return store.NewLocal(fs.str("key_path", "./keys")), nil
 }
@@ -411,14 +496,23 @@ func runDelete(e *env, fs *flagSet) error {
 	if !fs.has("key_id") {
 		return usagef("delete needs --key_id")
 	}
-	loc, err := resolveLocation(fs)
+	loc, err := resolveLocation(e, fs)
 	if err != nil {
 		return err
 	}
-	if err := loc.local.Delete(e.ctx, loc.keyID, store.DeleteOptions{}); err != nil {
+	immediate := fs.has("immediate")
+	if err := loc.st.Delete(e.ctx, loc.keyID, store.DeleteOptions{Immediate: immediate}); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Key set %q deleted from %s\n", loc.keyID, loc.local.Root)
+	switch {
+	case loc.local != nil:
+		fmt.Fprintf(e.stdout, "Key set %q deleted from %s\n", loc.keyID, loc.local.Root)
+	case immediate:
+		fmt.Fprintf(e.stdout, "Key set %q deleted from %s; its secrets are deleted at once\n", loc.keyID, loc.where)
+	default:
+		fmt.Fprintf(e.stdout, "Key set %q deleted from %s; its secrets are scheduled for deletion after %d days: until then they can be restored (RestoreSecret) and key id %q cannot be saved again (delete with --immediate to free it now)\n",
+			loc.keyID, loc.where, loc.aws.RecoveryWindowDays(), loc.keyID)
+	}
 	return nil
 }
 

@@ -2,33 +2,55 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/envector-keys/envector-keys/core/store"
+	"github.com/envector-keys/envector-keys/internal/motoserver"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(stopMotoAfter{m}, map[string]func(){
 		"envector-keygen": func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
+}
+
+// stopMotoAfter runs the tests, then stops moto if a script started it. (The
+// envector-keygen command runs from the same binary and never gets here.)
+type stopMotoAfter struct{ m *testing.M }
+
+func (s stopMotoAfter) Run() int {
+	defer motoserver.StopShared()
+	return s.m.Run()
 }
 
 // TestScripts runs the command-line scripts in testdata/script: each states the
 // commands a user types and the output, exit status and files expected.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:   "testdata/script",
+		Setup: setupAWS,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkbytes":    cmdMkbytes,
 			"corrupt":    cmdCorrupt,
 			"cmpkeydata": cmdCmpKeyData,
 			"mode":       cmdMode,
+			"awscheck":   cmdAWSCheck,
 		},
 	})
 }
@@ -114,5 +136,94 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 	got := fmt.Sprintf("%04o", fi.Mode().Perm())
 	if (got == args[1]) == neg {
 		ts.Fatalf("%s has mode %s, want %s%s", args[0], got, map[bool]string{true: "not ", false: ""}[neg], args[1])
+	}
+}
+
+// The aws*.txtar scripts run the command against moto (https://github.com/getmoto/moto)
+// in server mode, a local imitation of S3 and Secrets Manager: the first such script
+// starts moto_server on a free loopback port, and TestMain stops it. Without
+// moto_server those scripts fail, saying how to install it.
+
+var motoSerial sync.Mutex // one aws script at a time: each starts from an empty moto
+
+// setupAWS gives every aws*.txtar script an empty moto, the default bucket
+// (envector-key-storage) and a second one ($BUCKET), and the environment that points
+// the AWS SDK at moto with dummy credentials.
+func setupAWS(env *testscript.Env) error {
+	named, ok := env.T().(interface{ Name() string })
+	if !ok || !strings.HasPrefix(filepath.Base(named.Name()), "aws") {
+		return nil
+	}
+	srv, err := motoserver.Shared()
+	if err != nil {
+		return fmt.Errorf("moto is needed for this script and is not running: %v", err)
+	}
+	motoSerial.Lock()
+	env.Defer(motoSerial.Unlock)
+	if err := srv.Reset(); err != nil {
+		return err
+	}
+	for k, v := range srv.Env() {
+		env.Setenv(k, v)
+	}
+	env.Setenv("BUCKET", "second-bucket")
+	s3c, _, err := store.LoadAWSClients(context.Background(), "us-east-1")
+	if err != nil {
+		return err
+	}
+	for _, b := range []string{store.DefaultBucket, "second-bucket"} {
+		if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			return fmt.Errorf("creating bucket %s in moto: %v", b, err)
+		}
+	}
+	return nil
+}
+
+// awscheck object BUCKET/KEY present|absent, or awscheck secret NAME live|scheduled|absent,
+// looks at moto directly.
+func cmdAWSCheck(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: awscheck object BUCKET/KEY present|absent, or awscheck secret NAME live|scheduled|absent")
+	}
+	ctx := context.Background()
+	s3c, smc, err := store.LoadAWSClients(ctx, "us-east-1")
+	ts.Check(err)
+	code := func(err error) string {
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			return ae.ErrorCode()
+		}
+		return ""
+	}
+	var got string
+	switch args[0] {
+	case "object":
+		bucket, key, _ := strings.Cut(args[1], "/")
+		_, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		switch {
+		case err == nil:
+			got = "present"
+		case code(err) == "NotFound":
+			got = "absent"
+		default:
+			ts.Fatalf("HeadObject %s: %v", args[1], err)
+		}
+	case "secret":
+		d, err := smc.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(args[1])})
+		switch {
+		case code(err) == "ResourceNotFoundException":
+			got = "absent"
+		case err != nil:
+			ts.Fatalf("DescribeSecret %s: %v", args[1], err)
+		case d.DeletedDate != nil:
+			got = "scheduled"
+		default:
+			got = "live"
+		}
+	default:
+		ts.Fatalf("awscheck: unknown kind %q", args[0])
+	}
+	if got != args[2] {
+		ts.Fatalf("%s %s is %s, want %s", args[0], args[1], got, args[2])
 	}
 }

@@ -1,0 +1,850 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/envector-keys/envector-keys/core"
+)
+
+// The defaults of the AWS store; they match the enVector Python SDK, so tools written
+// for it find the keys.
+const (
+	DefaultBucket = "envector-key-storage"
+	DefaultPrefix = "envector/keys"
+	// DefaultRecoveryWindowDays is how long Secrets Manager keeps a deleted secret
+	// before it is gone for good (and its name free again), unless the deletion is
+	// immediate.
+	DefaultRecoveryWindowDays = 7
+	// MaxSecretSize is the largest SecretString Secrets Manager stores, in bytes.
+	MaxSecretSize = 65536
+)
+
+// S3API is the part of the S3 client the AWS store uses (*s3.Client has it). It is an
+// interface so a test can wrap the real client, e.g. to inject a fault.
+type S3API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+// SecretsAPI is the part of the Secrets Manager client the AWS store uses
+// (*secretsmanager.Client has it).
+type SecretsAPI interface {
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
+// AWSConfig chooses where the AWS store keeps key sets.
+type AWSConfig struct {
+	// Region is the AWS region of the bucket and the secrets, e.g. "us-east-1";
+	// required.
+	Region string
+	// Bucket is the S3 bucket of the public keys; required (DefaultBucket is the usual
+	// choice). It must exist: the store never creates buckets.
+	Bucket string
+	// Prefix starts every object key and secret name; "" means no prefix
+	// (DefaultPrefix is the usual choice). Slashes at either end are ignored.
+	Prefix string
+	// RecoveryWindowDays is how long a deleted secret stays recoverable (and its name
+	// taken): 7 to 30 days; 0 means DefaultRecoveryWindowDays.
+	RecoveryWindowDays int
+	// S3 and Secrets, when set, are used instead of clients built by LoadAWSClients.
+	S3      S3API
+	Secrets SecretsAPI
+}
+
+// AWS keeps each key set in AWS: EncKey and EvalKey as the S3 objects
+// <Prefix>/<key_id>/enc_blob.json and eval_blob.json in Bucket, SecKey and MetadataKey
+// as the Secrets Manager secrets <Prefix>/<key_id>/sec_blob and metadata_blob
+// (SecretString). Every blob is the key's envelope JSON, byte for byte the local key
+// file.
+//
+// Save is all or nothing and never overwrites. It creates the secrets first; creating
+// a secret whose name exists fails, so SecKey's secret is the lock that lets exactly one
+// of several concurrent saves of a key id win. It then writes the objects with
+// If-None-Match: *, so an existing object is never replaced. On any failure it removes
+// what this call created (secrets without a recovery window), and only that.
+//
+// Errors name the bucket, object or secret and the AWS error code, and map to
+// core.ErrNotFound (missing bucket, object or secret), core.ErrExists, core.ErrAuth
+// (missing, invalid or expired credentials, or access denied) or core.ErrRemote. They
+// never carry key material. The IAM permissions used: s3:PutObject, s3:GetObject,
+// s3:DeleteObject, s3:ListBucket, secretsmanager:CreateSecret, GetSecretValue,
+// DescribeSecret and DeleteSecret. An AWS store is safe for concurrent use.
+type AWS struct {
+	region, bucket, prefix string
+	recoveryDays           int
+	s3                     S3API
+	sm                     SecretsAPI
+}
+
+var (
+	regionPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*$`)
+)
+
+// maxPrefixLen keeps the longest secret name (prefix, a 128-character key id and
+// "/metadata_blob") under Secrets Manager's 512 characters.
+const maxPrefixLen = 256
+
+// NewAWS checks cfg and returns the AWS store. Without cfg.S3 and cfg.Secrets it loads
+// the standard AWS configuration (see LoadAWSClients); it makes no network call.
+func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
+	op := "store.aws"
+	if cfg.Region == "" {
+		return nil, core.Errorf(core.ErrInvalidArgument, op, "no AWS region given; give one, e.g. us-east-1")
+	}
+	if len(cfg.Region) > 64 || !regionPattern.MatchString(cfg.Region) {
+		return nil, core.Errorf(core.ErrInvalidArgument, op, "AWS region %q is not accepted; accepted: a region name such as us-east-1 (lower-case letters, digits and '-')", cfg.Region)
+	}
+	if cfg.Bucket == "" {
+		return nil, core.Errorf(core.ErrInvalidArgument, op, "no S3 bucket given; give one (the usual is %s)", DefaultBucket)
+	}
+	if !bucketPattern.MatchString(cfg.Bucket) || strings.Contains(cfg.Bucket, "..") {
+		return nil, core.Errorf(core.ErrInvalidArgument, op, "S3 bucket name %q is not accepted; accepted: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit", cfg.Bucket)
+	}
+	prefix := strings.Trim(cfg.Prefix, "/")
+	if prefix != "" && (len(prefix) > maxPrefixLen || !prefixPattern.MatchString(prefix)) {
+		return nil, core.Errorf(core.ErrInvalidArgument, op, "prefix %q is not accepted; accepted: \"\" (no prefix) or up to %d letters, digits and _+=.@- in parts separated by single '/'", cfg.Prefix, maxPrefixLen)
+	}
+	days := cfg.RecoveryWindowDays
+	if days == 0 {
+		days = DefaultRecoveryWindowDays
+	}
+	if days < 7 || days > 30 {
+		return nil, core.Errorf(core.ErrInvalidArgument, op, "recovery window of %d days is not accepted; accepted: 7 to 30 days", days)
+	}
+	a := &AWS{region: cfg.Region, bucket: cfg.Bucket, prefix: prefix, recoveryDays: days, s3: cfg.S3, sm: cfg.Secrets}
+	if a.s3 == nil || a.sm == nil {
+		s3c, smc, err := LoadAWSClients(ctx, cfg.Region)
+		if err != nil {
+			return nil, err
+		}
+		if a.s3 == nil {
+			a.s3 = s3c
+		}
+		if a.sm == nil {
+			a.sm = smc
+		}
+	}
+	return a, nil
+}
+
+// LoadAWSClients builds S3 and Secrets Manager clients from the standard AWS
+// configuration (config.LoadDefaultConfig): credentials from the default chain
+// (environment, shared profile, SSO, container or instance role), and endpoints from
+// the SDK's own AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3 and
+// AWS_ENDPOINT_URL_SECRETS_MANAGER variables or endpoint_url in the profile. When an S3
+// endpoint is set, S3 is addressed path-style (http://endpoint/bucket/key), as local
+// S3 servers need.
+func LoadAWSClients(ctx context.Context, region string) (*s3.Client, *secretsmanager.Client, error) {
+	// No SDK log lines on standard error (a library must not write there); every
+	// failure comes back as an error.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithLogger(logging.Nop{}))
+	if err != nil {
+		return nil, nil, core.Wrap(core.ErrInvalidArgument, "store.aws", err, "loading the AWS configuration (environment and shared config files)")
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if o.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	return s3c, secretsmanager.NewFromConfig(cfg), nil
+}
+
+// Region, Bucket and Prefix return the store's configuration.
+func (a *AWS) Region() string { return a.region }
+
+// Bucket returns the S3 bucket.
+func (a *AWS) Bucket() string { return a.bucket }
+
+// Prefix returns the name prefix, without slashes at its ends ("" = none).
+func (a *AWS) Prefix() string { return a.prefix }
+
+// String describes where the store keeps keys.
+func (a *AWS) String() string {
+	return fmt.Sprintf("AWS region %s, bucket %s, prefix %q", a.region, a.bucket, a.prefix)
+}
+
+func (a *AWS) join(keyID string) string {
+	if a.prefix == "" {
+		return keyID
+	}
+	return a.prefix + "/" + keyID
+}
+
+// SecretName returns the Secrets Manager name of a secret role (SecKey, MetadataKey).
+func (a *AWS) SecretName(keyID string, r core.Role) string {
+	return a.join(keyID) + "/" + r.BlobName()
+}
+
+// ObjectKey returns the S3 object key of a public role (EncKey, EvalKey).
+func (a *AWS) ObjectKey(keyID string, r core.Role) string {
+	return a.join(keyID) + "/" + r.BlobName() + ".json"
+}
+
+// where names the home of role r of keyID, for messages.
+func (a *AWS) where(keyID string, r core.Role) string {
+	if r.Secret() {
+		return fmt.Sprintf("secret %s", a.SecretName(keyID, r))
+	}
+	return fmt.Sprintf("object s3://%s/%s", a.bucket, a.ObjectKey(keyID, r))
+}
+
+// --- errors ---
+
+// errorCode returns the AWS error code of err ("NoSuchKey"), or "".
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+var (
+	authCodes = map[string]bool{
+		"AccessDenied": true, "AccessDeniedException": true, "InvalidAccessKeyId": true,
+		"SignatureDoesNotMatch": true, "InvalidSignatureException": true, "IncompleteSignature": true,
+		"ExpiredToken": true, "ExpiredTokenException": true, "InvalidClientTokenId": true,
+		"UnrecognizedClientException": true, "MissingAuthenticationToken": true, "InvalidToken": true,
+		"TokenRefreshRequired": true, "AllAccessDisabled": true,
+	}
+	notFoundCodes = map[string]bool{
+		"NoSuchBucket": true, "NoSuchKey": true, "NotFound": true, "ResourceNotFoundException": true,
+	}
+	existsCodes = map[string]bool{
+		"ResourceExistsException": true, "PreconditionFailed": true, "ConditionalRequestConflict": true,
+	}
+)
+
+// remoteError classifies an AWS failure of call ("S3 PutObject") on what ("object
+// s3://b/k"): the message names both and the AWS error code; the cause is the SDK's
+// error, which never holds request bodies.
+func (a *AWS) remoteError(op string, err error, call, what string) error {
+	code := errorCode(err)
+	switch {
+	case code == "NoSuchBucket":
+		return core.Wrap(core.ErrNotFound, op, err, "%s %s: bucket %q does not exist in region %s (%s); the store never creates buckets", call, what, a.bucket, a.region, code)
+	case authCodes[code]:
+		return core.Wrap(core.ErrAuth, op, err, "%s %s: AWS refused the credentials or their permissions (%s)", call, what, code)
+	case notFoundCodes[code]:
+		return core.Wrap(core.ErrNotFound, op, err, "%s %s: not found (%s)", call, what, code)
+	case existsCodes[code]:
+		return core.Wrap(core.ErrExists, op, err, "%s %s: already exists (%s); keys are never overwritten", call, what, code)
+	case code != "":
+		return core.Wrap(core.ErrRemote, op, err, "%s %s failed (%s)", call, what, code)
+	case strings.Contains(err.Error(), "get identity: "):
+		// The SDK has no error type for a failed credential lookup.
+		return core.Wrap(core.ErrAuth, op, err, "%s %s: no usable AWS credentials (looked in the environment, shared config and credentials files, SSO, container and instance role)", call, what)
+	default:
+		return core.Wrap(core.ErrRemote, op, err, "%s %s failed (no AWS error code: the request did not complete)", call, what)
+	}
+}
+
+// --- saving ---
+
+// saveUndo records what one Save created (or may have created), so a failure removes
+// exactly that.
+type saveUndo struct {
+	mu      sync.Mutex
+	secrets []string          // created secrets
+	maybeSM map[string]string // secret name -> our ClientRequestToken, outcome unknown
+	objects []string          // created object keys
+	maybeS3 map[string]string // object key -> quoted MD5 ETag of our bytes, outcome unknown
+}
+
+// Save stores every role ks holds (see AWS): secrets first, then objects. A secret
+// blob over MaxSecretSize bytes is refused before any network call.
+func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
+	op := "store.aws.Save"
+	keyID := ks.ID()
+	if err := core.CheckKeyID(keyID); err != nil {
+		return err
+	}
+	roles := ks.Roles()
+	if len(roles) == 0 {
+		return core.Errorf(core.ErrInvalidArgument, op, "key set %q holds no keys", keyID)
+	}
+	blobs := make([][]byte, len(roles))
+	defer func() {
+		for i, r := range roles {
+			if r.Secret() {
+				clear(blobs[i])
+			}
+		}
+	}()
+	// The secret envelopes (small) now, to refuse one too big before any call; the
+	// public ones (EvalKey is megabytes) while the secrets are being created.
+	var marshalled sync.WaitGroup
+	marshalErrs := make([]error, len(roles))
+	for i, r := range roles {
+		if !r.Secret() {
+			marshalled.Go(func() { blobs[i], marshalErrs[i] = ks.Blob(r) })
+			continue
+		}
+		if blobs[i], err = ks.Blob(r); err != nil {
+			marshalled.Wait()
+			return err
+		}
+		if len(blobs[i]) > MaxSecretSize {
+			marshalled.Wait()
+			return core.Errorf(core.ErrInvalidArgument, op, "the %s envelope of key %q is %d bytes; a Secrets Manager secret holds at most %d bytes, so nothing was sent", r, keyID, len(blobs[i]), MaxSecretSize)
+		}
+	}
+
+	undo := &saveUndo{maybeSM: map[string]string{}, maybeS3: map[string]string{}}
+	defer func() {
+		if err != nil {
+			if uerr := a.undoSave(ctx, undo); uerr != nil {
+				err = &core.Error{Kind: core.KindOf(err), Op: op, Msg: "the save failed, and " + uerr.Error(), Err: err}
+			}
+		}
+	}()
+
+	// Secrets one at a time, SecKey first: an existing name stops the save before
+	// anything else is written.
+	for i, r := range roles {
+		if !r.Secret() {
+			continue
+		}
+		if err := a.createSecret(ctx, op, keyID, r, blobs[i], undo); err != nil {
+			marshalled.Wait()
+			return err
+		}
+	}
+	marshalled.Wait()
+	if err := errors.Join(marshalErrs...); err != nil {
+		return err
+	}
+	// A role this key set lacks (a set without MetadataKey) must not be there either,
+	// or loading would mix a stale key into the new set.
+	for _, r := range core.AllRoles {
+		if !ks.Has(r) {
+			if err := a.requireAbsent(ctx, op, keyID, r); err != nil {
+				return err
+			}
+		}
+	}
+	// Objects in parallel.
+	var wg sync.WaitGroup
+	errs := make([]error, len(roles))
+	for i, r := range roles {
+		if r.Secret() {
+			continue
+		}
+		wg.Go(func() { errs[i] = a.putObject(ctx, op, keyID, r, blobs[i], undo) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (a *AWS) createSecret(ctx context.Context, op, keyID string, r core.Role, blob []byte, undo *saveUndo) error {
+	name := a.SecretName(keyID, r)
+	var tok [16]byte
+	rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
+	_, err := a.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:               aws.String(name),
+		SecretString:       aws.String(string(blob)),
+		ClientRequestToken: aws.String(token),
+		Description:        aws.String(fmt.Sprintf("enVector %s of key set %s (envelope JSON)", r, keyID)),
+	})
+	code := errorCode(err)
+	switch {
+	case err == nil:
+		undo.mu.Lock()
+		undo.secrets = append(undo.secrets, name)
+		undo.mu.Unlock()
+		return nil
+	case code == "ResourceExistsException" || code == "InvalidRequestException":
+		// AWS answers InvalidRequestException for a name scheduled for deletion.
+		return a.secretTaken(ctx, op, keyID, name, err)
+	case code == "":
+		undo.mu.Lock()
+		undo.maybeSM[name] = token
+		undo.mu.Unlock()
+	}
+	return a.remoteError(op, err, "Secrets Manager CreateSecret", "secret "+name)
+}
+
+// secretTaken explains why secret name cannot be created: it exists, or it is
+// scheduled for deletion.
+func (a *AWS) secretTaken(ctx context.Context, op, keyID, name string, cause error) error {
+	d, derr := a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	if derr == nil && d.DeletedDate != nil {
+		return scheduledError(op, keyID, name, *d.DeletedDate, cause)
+	}
+	if derr == nil || errorCode(cause) == "ResourceExistsException" {
+		return core.Wrap(core.ErrExists, op, cause, "secret %s already exists: key set %q is already stored in region %s; keys are never overwritten (choose another key id, or delete the old key set)", name, keyID, a.region)
+	}
+	return a.remoteError(op, cause, "Secrets Manager CreateSecret", "secret "+name)
+}
+
+// scheduledError says that secret name cannot be created because it is scheduled for
+// deletion on when.
+func scheduledError(op, keyID, name string, when time.Time, cause error) error {
+	return core.Wrap(core.ErrExists, op, cause,
+		"secret %s of key set %q is scheduled for deletion (on %s): its name cannot be reused until then; restore it with RestoreSecret, or delete key set %q with immediate deletion (CLI: delete --immediate) to free the name now",
+		name, keyID, when.UTC().Format(time.RFC3339), keyID)
+}
+
+// requireAbsent fails with core.ErrExists if role r of keyID is stored (for a secret,
+// also when it is scheduled for deletion).
+func (a *AWS) requireAbsent(ctx context.Context, op, keyID string, r core.Role) error {
+	var err error
+	if r.Secret() {
+		_, err = a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(a.SecretName(keyID, r))})
+	} else {
+		_, err = a.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(a.ObjectKey(keyID, r))})
+	}
+	switch code := errorCode(err); {
+	case err == nil:
+		return core.Errorf(core.ErrExists, op, "key set %q has no %s but %s exists (left from an earlier key set?); keys are never mixed or overwritten (delete the old key set first)", keyID, r, a.where(keyID, r))
+	case code == "ResourceNotFoundException" || code == "NotFound":
+		return nil
+	case r.Secret():
+		return a.remoteError(op, err, "Secrets Manager DescribeSecret", a.where(keyID, r))
+	default:
+		return a.remoteError(op, err, "S3 HeadObject", a.where(keyID, r))
+	}
+}
+
+func (a *AWS) putObject(ctx context.Context, op, keyID string, r core.Role, blob []byte, undo *saveUndo) error {
+	key := a.ObjectKey(keyID, r)
+	_, err := a.s3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(a.bucket),
+		Key:           aws.String(key),
+		Body:          bytes.NewReader(blob),
+		ContentLength: aws.Int64(int64(len(blob))),
+		ContentType:   aws.String("application/json"),
+		IfNoneMatch:   aws.String("*"),
+	})
+	undo.mu.Lock()
+	defer undo.mu.Unlock()
+	if err == nil {
+		undo.objects = append(undo.objects, key)
+		return nil
+	}
+	if errorCode(err) == "" {
+		sum := md5.Sum(blob)
+		undo.maybeS3[key] = `"` + hex.EncodeToString(sum[:]) + `"`
+	}
+	return a.remoteError(op, err, "S3 PutObject", fmt.Sprintf("s3://%s/%s", a.bucket, key))
+}
+
+// undoSave removes what a failed Save created, and what it may have created when a
+// call's outcome is unknown: a secret holding this call's version token, an object
+// whose ETag is the MD5 of this call's bytes. It runs even when ctx is cancelled.
+func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	var left []string
+	for key, etag := range u.maybeS3 {
+		h, err := a.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)})
+		if err == nil && aws.ToString(h.ETag) == etag {
+			u.objects = append(u.objects, key)
+		} else if err != nil && !notFoundCodes[errorCode(err)] {
+			left = append(left, fmt.Sprintf("s3://%s/%s (may exist)", a.bucket, key))
+		}
+	}
+	for name, token := range u.maybeSM {
+		d, err := a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+		if err == nil {
+			if _, ours := d.VersionIdsToStages[token]; ours {
+				u.secrets = append(u.secrets, name)
+			}
+		} else if !notFoundCodes[errorCode(err)] {
+			left = append(left, fmt.Sprintf("secret %s (may exist)", name))
+		}
+	}
+	for _, key := range u.objects {
+		if _, err := a.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)}); err != nil {
+			left = append(left, fmt.Sprintf("s3://%s/%s (%s)", a.bucket, key, codeOr(err)))
+		}
+	}
+	for _, name := range u.secrets {
+		if _, err := a.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+			left = append(left, fmt.Sprintf("secret %s (%s)", name, codeOr(err)))
+		}
+	}
+	if len(left) > 0 {
+		sort.Strings(left)
+		return fmt.Errorf("could not remove what the failed save created, remove by hand: %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+func codeOr(err error) string {
+	if c := errorCode(err); c != "" {
+		return c
+	}
+	return err.Error()
+}
+
+// --- loading ---
+
+// Load reads roles of key set keyID (see Store.Load); all roles are fetched at once.
+func (a *AWS) Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error) {
+	return a.LoadWithOptions(ctx, keyID, core.ParseOptions{}, roles...)
+}
+
+// LoadWithOptions is Load with parse options (e.g. inactive keys for inspection).
+func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
+	op := "store.aws.Load"
+	if err := core.CheckKeyID(keyID); err != nil {
+		return nil, err
+	}
+	want, required := rolesToLoad(roles)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		data    []byte
+		missing string // why the role is absent, when it is
+		err     error
+	}
+	results := make([]result, len(want))
+	var wg sync.WaitGroup
+	for i, r := range want {
+		wg.Go(func() {
+			var res result
+			if r.Secret() {
+				res.data, res.missing, res.err = a.getSecret(ctx, op, keyID, r)
+			} else {
+				res.data, res.missing, res.err = a.getObject(ctx, op, keyID, r)
+			}
+			if res.err != nil {
+				cancel()
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	blobs := map[core.Role][]byte{}
+	defer func() {
+		for r, b := range blobs {
+			if r.Secret() {
+				clear(b)
+			}
+		}
+	}()
+	var missing []string
+	var firstErr error
+	for i, r := range want {
+		res := results[i]
+		if res.data != nil {
+			blobs[r] = res.data
+		}
+		switch {
+		case res.err != nil:
+			firstErr = cmpOr(firstErr, res.err)
+		case res.missing != "" && required[r]:
+			missing = append(missing, res.missing)
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if len(missing) > 0 {
+		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent in region %s: missing %s", keyID, a.region, strings.Join(missing, ", "))
+	}
+	ks, err := core.ParseKeySet(keyID, blobs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a, err)
+	}
+	return ks, nil
+}
+
+// cmpOr keeps the first error, preferring one that is not a cancellation caused by
+// another fetch's failure.
+func cmpOr(have, next error) error {
+	if have == nil || (errors.Is(have, context.Canceled) && !errors.Is(next, context.Canceled)) {
+		return next
+	}
+	return have
+}
+
+// getSecret returns the SecretString of role r's secret; missing describes an absent
+// one.
+func (a *AWS) getSecret(ctx context.Context, op, keyID string, r core.Role) (data []byte, missing string, err error) {
+	name := a.SecretName(keyID, r)
+	out, err := a.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	if err != nil {
+		switch errorCode(err) {
+		case "ResourceNotFoundException":
+			return nil, "secret " + name, nil
+		case "InvalidRequestException":
+			// What AWS answers for a secret scheduled for deletion.
+			d, derr := a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+			if derr == nil && d.DeletedDate != nil {
+				return nil, fmt.Sprintf("secret %s (scheduled for deletion on %s)", name, d.DeletedDate.UTC().Format(time.RFC3339)), nil
+			}
+		}
+		return nil, "", a.remoteError(op, err, "Secrets Manager GetSecretValue", "secret "+name)
+	}
+	if out.SecretString == nil {
+		return nil, "", core.Errorf(core.ErrCorrupt, op, "secret %s holds binary data, not the %s envelope JSON", name, r)
+	}
+	return []byte(*out.SecretString), "", nil
+}
+
+// getObject returns the bytes of role r's object; missing describes an absent one.
+func (a *AWS) getObject(ctx context.Context, op, keyID string, r core.Role) (data []byte, missing string, err error) {
+	key := a.ObjectKey(keyID, r)
+	url := fmt.Sprintf("s3://%s/%s", a.bucket, key)
+	out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)})
+	if err != nil {
+		if errorCode(err) == "NoSuchKey" {
+			return nil, "object " + url, nil
+		}
+		return nil, "", a.remoteError(op, err, "S3 GetObject", url)
+	}
+	defer out.Body.Close()
+	var buf bytes.Buffer
+	if n := aws.ToInt64(out.ContentLength); n > 0 && n <= maxKeyFileSize {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(out.Body, maxKeyFileSize+1)); err != nil {
+		return nil, "", a.remoteError(op, err, "S3 GetObject (reading the body)", url)
+	}
+	if buf.Len() > maxKeyFileSize {
+		return nil, "", core.Errorf(core.ErrCorrupt, op, "%s is over %d MiB; no key blob is that large", url, maxKeyFileSize>>20)
+	}
+	return buf.Bytes(), "", nil
+}
+
+// --- presence ---
+
+// presence is what is stored of one key set.
+type presence struct {
+	objects   map[core.Role]bool       // public roles whose object exists
+	secrets   map[core.Role]bool       // secret roles whose secret exists, live
+	scheduled map[core.Role]*time.Time // secret roles whose secret is scheduled for deletion
+}
+
+// probe finds which of key set keyID's objects and secrets exist: one listing of
+// <prefix>/<key_id>/ and one DescribeSecret per secret role, at once.
+func (a *AWS) probe(ctx context.Context, op, keyID string) (*presence, error) {
+	p := &presence{objects: map[core.Role]bool{}, secrets: map[core.Role]bool{}, scheduled: map[core.Role]*time.Time{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	wg.Go(func() {
+		dir := a.join(keyID) + "/"
+		out, err := a.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.bucket), Prefix: aws.String(dir), MaxKeys: aws.Int32(1000)})
+		if err != nil {
+			errs[0] = a.remoteError(op, err, "S3 ListObjectsV2", fmt.Sprintf("s3://%s/%s", a.bucket, dir))
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, o := range out.Contents {
+			for _, r := range []core.Role{core.EncKey, core.EvalKey} {
+				if aws.ToString(o.Key) == a.ObjectKey(keyID, r) {
+					p.objects[r] = true
+				}
+			}
+		}
+	})
+	for i, r := range []core.Role{core.SecKey, core.MetadataKey} {
+		wg.Go(func() {
+			name := a.SecretName(keyID, r)
+			d, err := a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errorCode(err) == "ResourceNotFoundException":
+			case err != nil:
+				errs[1+i] = a.remoteError(op, err, "Secrets Manager DescribeSecret", "secret "+name)
+			case d.DeletedDate != nil:
+				p.scheduled[r] = d.DeletedDate
+			default:
+				p.secrets[r] = true
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Exists reports whether SecKey's secret (not scheduled for deletion) and the EncKey
+// and EvalKey objects are all present.
+func (a *AWS) Exists(ctx context.Context, keyID string) (bool, error) {
+	if err := core.CheckKeyID(keyID); err != nil {
+		return false, err
+	}
+	p, err := a.probe(ctx, "store.aws.Exists", keyID)
+	if err != nil {
+		return false, err
+	}
+	return p.secrets[core.SecKey] && p.objects[core.EncKey] && p.objects[core.EvalKey], nil
+}
+
+// CheckAbsent fails with core.ErrExists if anything of key set keyID is stored: an
+// object, a secret, or a secret scheduled for deletion (whose name cannot be reused
+// until it is gone). Save checks the same as it goes; CheckAbsent lets a caller fail
+// before the work of generating keys. It changes nothing.
+func (a *AWS) CheckAbsent(ctx context.Context, keyID string) error {
+	op := "store.aws.CheckAbsent"
+	if err := core.CheckKeyID(keyID); err != nil {
+		return err
+	}
+	p, err := a.probe(ctx, op, keyID)
+	if err != nil {
+		return err
+	}
+	for _, r := range []core.Role{core.SecKey, core.MetadataKey} {
+		if when := p.scheduled[r]; when != nil {
+			return scheduledError(op, keyID, a.SecretName(keyID, r), *when, nil)
+		}
+	}
+	var found []string
+	for _, r := range core.AllRoles {
+		if p.objects[r] || p.secrets[r] {
+			found = append(found, a.where(keyID, r))
+		}
+	}
+	if len(found) > 0 {
+		return core.Errorf(core.ErrExists, op, "key set %q is already stored (%s); keys are never overwritten (choose another key id, or delete the old key set)", keyID, strings.Join(found, ", "))
+	}
+	return nil
+}
+
+// --- deleting and listing ---
+
+// Delete removes key set keyID: its objects at once, then its secrets, scheduled for
+// deletion after the recovery window (their names stay taken until then, and
+// RestoreSecret brings them back), or at once with opts.Immediate. Secrets already
+// scheduled for deletion are left as they are, or removed at once with
+// opts.Immediate. Other objects under <prefix>/<key_id>/ are left alone. A key set of
+// which nothing is stored is core.ErrNotFound.
+func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) error {
+	op := "store.aws.Delete"
+	if err := core.CheckKeyID(keyID); err != nil {
+		return err
+	}
+	p, err := a.probe(ctx, op, keyID)
+	if err != nil {
+		return err
+	}
+	// Objects first (both at once), then secrets (both at once): SecKey's secret, the
+	// lock of Save, goes last.
+	var mu sync.Mutex
+	removed := 0
+	var pending []string
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, r := range []core.Role{core.EncKey, core.EvalKey} {
+		if !p.objects[r] {
+			continue
+		}
+		wg.Go(func() {
+			key := a.ObjectKey(keyID, r)
+			if _, err := a.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)}); err != nil {
+				errs[i] = a.remoteError(op, err, "S3 DeleteObject", fmt.Sprintf("s3://%s/%s", a.bucket, key))
+				return
+			}
+			mu.Lock()
+			removed++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i, r := range []core.Role{core.SecKey, core.MetadataKey} {
+		name := a.SecretName(keyID, r)
+		in := &secretsmanager.DeleteSecretInput{SecretId: aws.String(name)}
+		switch {
+		case opts.Immediate && (p.secrets[r] || p.scheduled[r] != nil):
+			in.ForceDeleteWithoutRecovery = aws.Bool(true)
+		case p.secrets[r]:
+			in.RecoveryWindowInDays = aws.Int64(int64(a.recoveryDays))
+		case p.scheduled[r] != nil:
+			pending = append(pending, fmt.Sprintf("%s (on %s)", name, p.scheduled[r].UTC().Format(time.RFC3339)))
+			continue
+		default:
+			continue
+		}
+		wg.Go(func() {
+			if _, err := a.sm.DeleteSecret(ctx, in); err != nil {
+				errs[i] = a.remoteError(op, err, "Secrets Manager DeleteSecret", "secret "+name)
+				return
+			}
+			mu.Lock()
+			removed++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if removed == 0 {
+		if len(pending) > 0 {
+			return core.Errorf(core.ErrNotFound, op, "key set %q is already deleted: its secrets are scheduled for deletion: %s; use immediate deletion (CLI: delete --immediate) to remove them now", keyID, strings.Join(pending, ", "))
+		}
+		return core.Errorf(core.ErrNotFound, op, "no key set %q in %s", keyID, a)
+	}
+	return nil
+}
+
+// RecoveryWindowDays returns how many days a deleted secret stays recoverable.
+func (a *AWS) RecoveryWindowDays() int { return a.recoveryDays }
+
+// List returns, sorted, the ids of the key sets whose EncKey object
+// <prefix>/<key_id>/enc_blob.json exists (secrets are not consulted).
+func (a *AWS) List(ctx context.Context) ([]string, error) {
+	op := "store.aws.List"
+	dir := ""
+	if a.prefix != "" {
+		dir = a.prefix + "/"
+	}
+	ids := []string{}
+	pages := s3.NewListObjectsV2Paginator(a.s3, &s3.ListObjectsV2Input{Bucket: aws.String(a.bucket), Prefix: aws.String(dir)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, a.remoteError(op, err, "S3 ListObjectsV2", fmt.Sprintf("s3://%s/%s", a.bucket, dir))
+		}
+		for _, o := range out.Contents {
+			id, name, ok := strings.Cut(strings.TrimPrefix(aws.ToString(o.Key), dir), "/")
+			if ok && name == core.EncKey.BlobName()+".json" && core.CheckKeyID(id) == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+var _ Store = (*AWS)(nil)
