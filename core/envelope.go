@@ -170,13 +170,28 @@ func (e *envelope) wrapAlg() string {
 // placeholders for the two digests (base64 SHA-256 has a fixed length) and written
 // for real once the hash is known.
 func (e *envelope) marshal() []byte {
+	out, _ := e.marshalTo(func(n int) ([]byte, error) { return make([]byte, n), nil })
+	return out
+}
+
+// marshalTo is marshal into the buffer alloc returns, which must have length n (memory
+// owned by someone else, say C); an error from alloc is returned as is.
+func (e *envelope) marshalTo(alloc func(n int) ([]byte, error)) ([]byte, error) {
 	hashDone := make(chan string, 1)
 	go func() { hashDone <- e.hashValue() }()
 	placeholder := strings.Repeat("A", sha256B64Len)
 	headLen := len(e.header(placeholder, placeholder))
 	trailer := e.trailer()
 	textLen := base64.StdEncoding.EncodedLen(len(e.keyData))
-	out := make([]byte, headLen+textLen+len(trailer))
+	out, err := alloc(headLen + textLen + len(trailer))
+	if err != nil {
+		<-hashDone
+		return nil, err
+	}
+	if len(out) != headLen+textLen+len(trailer) {
+		<-hashDone
+		return nil, Errorf(ErrInternal, "envelope", "the buffer for the envelope is %d bytes, not %d", len(out), headLen+textLen+len(trailer))
+	}
 	encodeBase64Parallel(out[headLen:headLen+textLen], e.keyData)
 	copy(out[headLen+textLen:], trailer)
 	hash := <-hashDone
@@ -185,7 +200,7 @@ func (e *envelope) marshal() []byte {
 		panic("envelope header length changed") // both digests are base64 SHA-256
 	}
 	copy(out, head)
-	return out
+	return out, nil
 }
 
 // sha256B64Len is the length of a base64 SHA-256 digest.

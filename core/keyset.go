@@ -228,6 +228,16 @@ func (ks *KeySet) Blob(r Role) ([]byte, error) {
 	return ks.envs[r].marshal(), nil
 }
 
+// BlobTo is Blob written straight into memory the caller provides: alloc(n) must
+// return a buffer of exactly n bytes (C memory, say), which BlobTo fills and returns.
+// No other copy of the envelope is made. An error from alloc is returned as is.
+func (ks *KeySet) BlobTo(r Role, alloc func(n int) ([]byte, error)) ([]byte, error) {
+	if !ks.Has(r) {
+		return nil, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
+	}
+	return ks.envs[r].marshalTo(alloc)
+}
+
 // Subset returns a key set with only the given roles, which must all be present.
 func (ks *KeySet) Subset(roles ...Role) (*KeySet, error) {
 	out := &KeySet{id: ks.id, params: ks.params}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/envector-keys/envector-keys/core"
+)
+
+func TestParseOptionsAcceptsEveryKey(t *testing.T) {
+	seed := strings.Repeat("0f", 64)
+	o, err := parseOptions([]byte(` {"key_id": "k1", "preset": "IP1", "eval_mode": "mm",
+		"dim_list": [64, 32], "metadata_encryption": false, "seal_mode": "NONE",
+		"key_store": "Local", "key_path": "/tmp/k", "region_name": "eu-west-1",
+		"bucket_name": "b", "secret_prefix": "", "seed": "` + seed + `"} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.wipe()
+	if o.keyID != "k1" || o.preset != "IP1" || o.evalMode != "mm" || len(o.dims) != 2 ||
+		o.metadataEncryption || o.sealMode != "none" || o.keyStore != "local" ||
+		o.keyPath != "/tmp/k" || o.regionName != "eu-west-1" || o.bucketName != "b" ||
+		!o.set["secret_prefix"] || len(o.seed) != core.SeedSize || o.seed[0] != 0x0f {
+		t.Fatalf("decoded %+v", o)
+	}
+	g, err := o.generateOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.KeyID != "k1" || g.Parameters.Preset != core.PresetIP1 || g.Parameters.EvalMode != core.EvalModeMM ||
+		g.Parameters.Dims[0] != 32 || !g.NoMetadataKey || len(g.Seed) != core.SeedSize {
+		t.Fatalf("generate options %+v", g)
+	}
+}
+
+func TestParseOptionsDefaultsAndNulls(t *testing.T) {
+	for _, in := range []string{`{}`, `{"preset": null, "dim_list": null, "seed": null, "metadata_encryption": null}`} {
+		o, err := parseOptions([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if !o.metadataEncryption || o.sealMode != "none" || o.keyStore != "local" || o.seed != nil || len(o.set) != 0 {
+			t.Fatalf("%s: %+v", in, o)
+		}
+	}
+}
+
+func TestParseOptionsRejects(t *testing.T) {
+	seed := strings.Repeat("ab", 64)
+	cases := []struct{ in, want string }{
+		{``, "invalid JSON"},
+		{`{"key_id": "k",}`, "invalid JSON at byte"},
+		{`{"key_id": "k"} {}`, "invalid JSON"},
+		{`[]`, "must be an object"},
+		{`"{}"`, "must be an object"},
+		{"{\"key_id\": \"\xff\"}", "not valid UTF-8"},
+		{`{"keyid": "k"}`, `unknown key "keyid"; accepted: key_id, preset`},
+		{`{"Key_ID": "k"}`, `unknown key "Key_ID"`},
+		{`{"key_id": "a", "key_id": "b"}`, `key "key_id" is given twice`},
+		{`{"key_id": 1}`, "key_id must be a string"},
+		{`{"dim_list": [32, "64"]}`, "dim_list must be an array of integers"},
+		{`{"dim_list": [1e2]}`, "is not an integer"},
+		{`{"dim_list": {"a": 1}}`, "dim_list must be an array"},
+		{`{"metadata_encryption": 1}`, "metadata_encryption must be true or false"},
+		{`{"seal_mode": "gcm"}`, `seal_mode "gcm" is not accepted; accepted: none, aes`},
+		{`{"key_store": "s3"}`, `key_store "s3" is not accepted; accepted: local, aws`},
+		{`{"seed": "` + seed[:126] + `"}`, "got 126 characters"},
+		{`{"seed": "` + seed[:127] + `x"}`, "not hexadecimal"},
+		{`{"seed": ["` + seed + `"]}`, "seed must be a string"},
+	}
+	for _, c := range cases {
+		_, err := parseOptions([]byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, core.ErrInvalidArgument) {
+			t.Errorf("%q: got %v, want an invalid-argument error containing %q", c.in, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), seed[:20]) {
+			t.Errorf("%q: the error quotes the seed: %v", c.in, err)
+		}
+	}
+}
+
+func TestGenerateOptionsRejects(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{}`, "key_id is required"},
+		{`{"key_id": "k", "seal_mode": "aes"}`, `seal_mode "aes" needs seal_kek_path`},
+		{`{"key_id": "k", "seal_kek_path": "kek"}`, `seal_kek_path is given but seal_mode is "none"`},
+		{`{"key_id": "k", "preset": "ip2"}`, `unknown preset "ip2"`},
+		{`{"key_id": "k", "eval_mode": "x"}`, `unknown eval mode "x"`},
+		{`{"key_id": "k", "dim_list": [48]}`, "dim 48 is not accepted"},
+		{`{"key_id": "k", "dim_list": []}`, "dim_list is empty"},
+	}
+	for _, c := range cases {
+		o, err := parseOptions([]byte(c.in))
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		if _, err := o.generateOptions(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.in, err, c.want)
+		}
+	}
+}
+
+func TestSplitObject(t *testing.T) {
+	in := ` { "a" : "x\"}]," , "b\u0041":[1,{"c":[2,"]}"]}], "d":-1.5e3,"e":true ,"f":null, "g":{} }`
+	keys, values := splitObject([]byte(in))
+	want := map[string]string{"a": `"x\"}],"`, "bA": `[1,{"c":[2,"]}"]}]`, "d": "-1.5e3", "e": "true", "f": "null", "g": "{}"}
+	if len(keys) != len(want) {
+		t.Fatalf("keys %q", keys)
+	}
+	for i, k := range keys {
+		if string(values[i]) != want[k] {
+			t.Errorf("%s = %s, want %s", k, values[i], want[k])
+		}
+	}
+}
+
+// FuzzParseOptions checks that any input either decodes or fails with an
+// invalid-argument error, never panics, and that splitObject agrees with
+// encoding/json on the keys of every valid object.
+func FuzzParseOptions(f *testing.F) {
+	for _, s := range []string{`{}`, `{"key_id": "k", "dim_list": [32]}`, `{"a": {"b": [1, "}"]}}`, `{"seed": "00"}`, `[`, "{\"\\u00e9\": 1}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := parseOptions(data)
+		if err != nil {
+			if !errors.Is(err, core.ErrInvalidArgument) {
+				t.Fatalf("error of the wrong kind: %v", err)
+			}
+		} else {
+			o.wipe()
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(data, &m) == nil && m != nil && len(data) <= maxOptionsSize {
+			keys, values := splitObject(data)
+			for i, k := range keys {
+				if !json.Valid(values[i]) {
+					t.Fatalf("value of %q is not valid JSON: %q", k, values[i])
+				}
+				if _, ok := m[k]; !ok {
+					t.Fatalf("key %q not in %v", k, m)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,346 @@
+/*
+ * envector.h: the C ABI of envector-keys (libenvector.so.0).
+ *
+ * envector-keys creates, seals, verifies and stores the key set of a CKKS-encrypted
+ * vector-search system. One Go core does the work; this header is its stable C
+ * contract, and the Python and Node bindings are thin layers over it.
+ *
+ * Conventions (every function follows them unless its comment says otherwise)
+ * ----------------------------------------------------------------------------
+ * Status.   Functions return an int: ENVECTOR_OK (0) or one of the ENVECTOR_ERR_*
+ *           codes below. The codes are stable; new ones may be added, so treat an
+ *           unknown code like ENVECTOR_ERR_INTERNAL.
+ *
+ * Errors.   The last parameter, `envector_error **err`, is optional. When it is not
+ *           NULL and the call fails, *err receives a new error object (code + message)
+ *           that the caller owns and frees with envector_error_free. On success *err is
+ *           not written. Messages say where the error comes from and what is accepted;
+ *           they never contain key material, seeds or KEKs.
+ *
+ * Failure.  On failure every other out-parameter is left untouched, and nothing the
+ *           caller owns has been modified.
+ *
+ * Handles.  envector_keyset and envector_store are opaque handles made by this library
+ *           and freed by the caller with the matching _free. A handle is a number in a
+ *           table, not a pointer to memory: passing NULL, a freed handle, a handle of the
+ *           other type, or any value the library never returned is
+ *           ENVECTOR_ERR_INVALID_ARGUMENT with a message, never a crash. Freeing a
+ *           handle twice returns ENVECTOR_ERR_INVALID_ARGUMENT. envector_error objects
+ *           are checked the same way.
+ *
+ * Memory.   Bytes and strings the library returns are allocated by the library and
+ *           owned by the caller, who frees them with envector_bytes_free /
+ *           envector_string_free / envector_string_list_free (never with free(3)).
+ *           Buffers that held secret key material are zeroed before they are released.
+ *           Inputs are only read during the call; the library keeps no pointer to them.
+ *
+ * Strings.  const char * inputs are NUL-terminated UTF-8; invalid UTF-8 is
+ *           ENVECTOR_ERR_INVALID_ARGUMENT.
+ *
+ * Options.  Options cross the ABI as one UTF-8 JSON object, so new options never break
+ *           the ABI. Keys (absent or null = the default):
+ *             key_id               string   key set id: 1-128 of [A-Za-z0-9._-], starting
+ *                                           with a letter or digit (envector_keygen: required)
+ *             preset               string   "ip0" (default), "ip1", "ip" (= ip0); any case
+ *             eval_mode            string   "rmp" (default) or "mm"; any case
+ *             dim_list             [int]    powers of two from 32 to 4096, not empty
+ *                                           (default [32, 64, ..., 4096])
+ *             metadata_encryption  bool     make a MetadataKey (default true)
+ *             seal_mode            string   "none" (default) or "aes"; see envector_keygen
+ *             seal_kek_path        string   file holding the KEK of seal_mode "aes" (forms
+ *                                           as envector_seal)
+ *             key_store            string   "local" (default) or "aws"
+ *             key_path             string   local store directory (default "./keys")
+ *             region_name          string   AWS region, e.g. "us-east-1" (key_store "aws":
+ *                                           required)
+ *             bucket_name          string   S3 bucket (default "envector-key-storage")
+ *             secret_prefix        string   S3/Secrets Manager prefix (default "envector/keys";
+ *                                           "" = no prefix)
+ *             seed                 string   128 hex characters (64 bytes): deterministic
+ *                                           generation, for tests only
+ *           A key not in this list is ENVECTOR_ERR_INVALID_ARGUMENT naming the key; so
+ *           are a value of the wrong JSON type, a repeated key, anything after the
+ *           object, and a text over 1 MiB. Each function reads the keys it needs and
+ *           ignores the other known keys (after checking their types, and the values of
+ *           seal_mode and key_store), so one options object may be given to both
+ *           envector_keygen and envector_store_open.
+ *
+ * Thread safety
+ * -------------
+ * Every function may be called from any thread at any time. Handles are immutable
+ * once made (sealing, unsealing and loading return new handles), so one handle may be
+ * used from several threads at once. Freeing a handle while another thread is still
+ * using it is safe: calls already under way finish normally, later calls fail with
+ * ENVECTOR_ERR_INVALID_ARGUMENT, and the key material is wiped when the last call
+ * returns. Errors, bytes and strings returned to the caller belong to the caller.
+ *
+ * Processes
+ * ---------
+ * The library runs a Go runtime, which does not survive fork() without exec(): a
+ * child process must not call into the library after fork().
+ */
+#ifndef ENVECTOR_H
+#define ENVECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ENVECTOR_API __attribute__((visibility("default")))
+#else
+#define ENVECTOR_API
+#endif
+
+/* The version of this header. envector_version() gives the library's. */
+#define ENVECTOR_VERSION_MAJOR 0
+#define ENVECTOR_VERSION_MINOR 1
+#define ENVECTOR_VERSION_PATCH 0
+#define ENVECTOR_VERSION_STRING "0.1.0"
+
+/* Status codes. Their values are the Go core's error kinds (core.Kind). */
+#define ENVECTOR_OK 0
+#define ENVECTOR_ERR_INVALID_ARGUMENT 1 /* the caller passed something not accepted */
+#define ENVECTOR_ERR_NOT_FOUND 2        /* a key set, role, file, object or secret is absent */
+#define ENVECTOR_ERR_ALREADY_EXISTS 3   /* the target holds keys already; nothing overwritten */
+#define ENVECTOR_ERR_AUTH 4             /* unsealing failed: wrong KEK, or sealed data altered */
+#define ENVECTOR_ERR_CORRUPT 5          /* data does not parse or does not check out */
+#define ENVECTOR_ERR_IO 6               /* the local file system failed */
+#define ENVECTOR_ERR_REMOTE 7           /* a remote store (AWS) failed */
+#define ENVECTOR_ERR_INTERNAL 8         /* a bug or broken invariant inside the library */
+
+/* Roles: the four keys of a key set. SecKey and MetadataKey are secret. */
+#define ENVECTOR_ROLE_SECKEY 0      /* CKKS secret key (SecKey.json, sec_blob) */
+#define ENVECTOR_ROLE_ENCKEY 1      /* CKKS public encryption key (EncKey.json, enc_blob) */
+#define ENVECTOR_ROLE_EVALKEY 2     /* CKKS evaluation keys (EvalKey.json, eval_blob) */
+#define ENVECTOR_ROLE_METADATAKEY 3 /* AES-256 metadata key (MetadataKey.json, metadata_blob) */
+#define ENVECTOR_ROLE_COUNT 4
+
+/* Flags of envector_store_delete. */
+#define ENVECTOR_DELETE_IMMEDIATE 1u /* remote secrets: delete now, no recovery window */
+
+/* A key set: SecKey, EncKey, EvalKey and (with metadata encryption) MetadataKey under
+ * one key id and one set of parameters, possibly holding only some roles (after a
+ * partial load), with its secret keys sealed or not. Immutable. */
+typedef struct envector_keyset envector_keyset;
+
+/* A key store: the local file system or AWS. */
+typedef struct envector_store envector_store;
+
+/* An error: a status code and a message. */
+typedef struct envector_error envector_error;
+
+/* ---------------------------------------------------------------------------------
+ * Library
+ * --------------------------------------------------------------------------------- */
+
+/* The library version, e.g. "0.1.0": a static string, never freed, never NULL. */
+ENVECTOR_API const char *envector_version(void);
+
+/* ---------------------------------------------------------------------------------
+ * Errors
+ * --------------------------------------------------------------------------------- */
+
+/* The status code of err (ENVECTOR_ERR_*). For NULL or an invalid or freed error:
+ * ENVECTOR_ERR_INVALID_ARGUMENT. */
+ENVECTOR_API int envector_error_code(const envector_error *err);
+
+/* The message of err: UTF-8, NUL-terminated, owned by err and valid until
+ * envector_error_free(err). For NULL or an invalid or freed error: a static string
+ * saying so. Never NULL. */
+ENVECTOR_API const char *envector_error_message(const envector_error *err);
+
+/* Frees err. NULL: nothing to do, ENVECTOR_OK. An error freed before or never made
+ * by the library: ENVECTOR_ERR_INVALID_ARGUMENT, nothing freed. */
+ENVECTOR_API int envector_error_free(envector_error *err);
+
+/* ---------------------------------------------------------------------------------
+ * Memory returned by the library
+ * --------------------------------------------------------------------------------- */
+
+/* Frees a buffer returned by envector_keyset_blob, zeroing it first if it held secret
+ * key material. NULL: nothing to do, ENVECTOR_OK. As with free(3), passing a pointer the
+ * library did not return, or freeing twice, is undefined behaviour; the library checks
+ * a marker in front of the buffer and returns ENVECTOR_ERR_INVALID_ARGUMENT, freeing
+ * nothing, when it can tell. */
+ENVECTOR_API int envector_bytes_free(uint8_t *data);
+
+/* Frees a string returned by the library (envector_keyset_id). Same rules as
+ * envector_bytes_free. */
+ENVECTOR_API int envector_string_free(char *str);
+
+/* Frees a string list returned by envector_store_list, strings included (one
+ * allocation). Same rules as envector_bytes_free. */
+ENVECTOR_API int envector_string_list_free(char **list);
+
+/* ---------------------------------------------------------------------------------
+ * Key sets
+ * --------------------------------------------------------------------------------- */
+
+/* Generates a new key set in memory (nothing is written anywhere) from options_json
+ * (see Options): key_id (required), preset, eval_mode, dim_list, metadata_encryption,
+ * seal_mode, seal_kek_path and seed are used. With seal_mode "aes" the secret keys
+ * come back sealed under the KEK read from seal_kek_path (read before any key is
+ * made), as envector_seal would seal them; seal_mode "aes" without seal_kek_path, or
+ * seal_kek_path with seal_mode "none", is INVALID_ARGUMENT, so a caller asking for
+ * sealed keys never gets plain ones by mistake.
+ * On success *out receives a new key set the caller frees with envector_keyset_free.
+ * Errors: INVALID_ARGUMENT (NULL pointer, bad JSON or option, a KEK file in no accepted
+ * form), NOT_FOUND (no KEK file there), IO (the KEK file cannot be read), INTERNAL. */
+ENVECTOR_API int envector_keygen(const char *options_json, envector_keyset **out,
+                                 envector_error **err);
+
+/* Frees a key set handle and wipes the secret key material it holds (once no call
+ * on another thread is using it). Blobs already returned stay valid: they are the
+ * caller's. NULL: nothing to do, ENVECTOR_OK. A handle freed before, or not a key set:
+ * ENVECTOR_ERR_INVALID_ARGUMENT. */
+ENVECTOR_API int envector_keyset_free(envector_keyset *ks);
+
+/* Copies role's envelope (the JSON bytes of its key file or remote blob) into a new
+ * buffer: *out_data receives it (not NUL-terminated) and *out_len its length. The
+ * caller frees it with envector_bytes_free. For an unsealed secret role the buffer
+ * holds the secret in the clear; envector_bytes_free zeroes it.
+ * Errors: INVALID_ARGUMENT (bad handle, role outside 0..3, NULL out pointer),
+ * NOT_FOUND (the key set does not hold role). */
+ENVECTOR_API int envector_keyset_blob(const envector_keyset *ks, int role, uint8_t **out_data,
+                                      size_t *out_len, envector_error **err);
+
+/* Lists the roles ks holds, in role order: out_roles (room for ENVECTOR_ROLE_COUNT
+ * ints) receives them and *out_count their number.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer). */
+ENVECTOR_API int envector_keyset_roles(const envector_keyset *ks,
+                                       int out_roles[ENVECTOR_ROLE_COUNT], size_t *out_count,
+                                       envector_error **err);
+
+/* The key id of ks: *out_id receives a new NUL-terminated string the caller frees
+ * with envector_string_free.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer). */
+ENVECTOR_API int envector_keyset_id(const envector_keyset *ks, char **out_id,
+                                    envector_error **err);
+
+/* Whether any secret key of ks is sealed: *out_sealed receives 1 or 0.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer). */
+ENVECTOR_API int envector_keyset_sealed(const envector_keyset *ks, int *out_sealed,
+                                        envector_error **err);
+
+/* Builds a key set from envelopes (the bytes of key files or blobs, as
+ * envector_keyset_blob returns them): count entries, where blobs[i] (lens[i] bytes)
+ * is the envelope of roles[i]. Every envelope is checked: its format must be its
+ * role's, its kid must be key_id, its digests must match, and all must share one set
+ * of parameters. Nothing is unsealed. The inputs are only read.
+ * On success *out receives a new key set the caller frees with envector_keyset_free.
+ * Errors: INVALID_ARGUMENT (NULL pointer, count 0, a role outside 0..3 or given twice,
+ * bad key id), CORRUPT (an envelope does not parse or check out). */
+ENVECTOR_API int envector_keyset_from_blobs(const char *key_id, const int *roles,
+                                            const uint8_t *const *blobs, const size_t *lens,
+                                            size_t count, envector_keyset **out,
+                                            envector_error **err);
+
+/* Seals the secret keys of ks (SecKey, MetadataKey) with AES-256-GCM under a KEK,
+ * bound to the key id, role and parameters; EncKey and EvalKey are never sealed.
+ * kek (kek_len bytes) is exactly 32 raw bytes, 64 hex characters, or 44 characters
+ * of standard base64, each optionally followed by one newline; it is only read.
+ * On success *out receives a new key set (ks is unchanged) the caller frees with
+ * envector_keyset_free.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, a KEK in no accepted form, a key
+ * already sealed). */
+ENVECTOR_API int envector_seal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len,
+                               envector_keyset **out, envector_error **err);
+
+/* Unseals the sealed keys of ks under kek (forms as envector_seal). On success *out
+ * receives a new, unsealed key set the caller frees with envector_keyset_free.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad KEK form, a key not
+ * sealed), AUTH (wrong KEK, or sealed data altered or moved to another key id or
+ * role; the message names the key id and role). */
+ENVECTOR_API int envector_unseal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len,
+                                 envector_keyset **out, envector_error **err);
+
+/* Proves that the keys of ks belong together: what EncKey encrypts, SecKey decrypts,
+ * and every evaluation key is a key under SecKey. Needs SecKey, EncKey and EvalKey.
+ * Sealed keys are unsealed with kek first (forms as envector_seal); for an unsealed
+ * key set pass kek = NULL, kek_len = 0.
+ * Errors: INVALID_ARGUMENT (bad handle, sealed keys without a KEK, bad KEK form),
+ * NOT_FOUND (a required role is missing), AUTH (wrong KEK), CORRUPT (the keys do not
+ * belong together; the message names the key). */
+ENVECTOR_API int envector_keyset_verify(const envector_keyset *ks, const uint8_t *kek,
+                                        size_t kek_len, envector_error **err);
+
+/* ---------------------------------------------------------------------------------
+ * Stores
+ *
+ * The store operations (save, load, exists, delete, list) may also fail with
+ * ENVECTOR_ERR_IO (local file system), ENVECTOR_ERR_REMOTE (an AWS call failed; the
+ * message names the bucket, object or secret and the AWS error code) or
+ * ENVECTOR_ERR_AUTH (AWS credentials missing, invalid or expired, or access denied).
+ * --------------------------------------------------------------------------------- */
+
+/* Opens the store options_json names (see Options): key_store, and key_path for
+ * "local" or region_name, bucket_name, secret_prefix for "aws". Nothing is read or
+ * written yet, and no network call is made: "aws" loads the standard AWS configuration
+ * (credentials chain, AWS_ENDPOINT_URL* variables) and checks the names. On success
+ * *out receives a new store the caller frees with envector_store_free.
+ * Errors: INVALID_ARGUMENT (NULL pointer, bad JSON or option, a missing region, a bad
+ * bucket name or prefix, an AWS configuration that cannot be loaded). */
+ENVECTOR_API int envector_store_open(const char *options_json, envector_store **out,
+                                     envector_error **err);
+
+/* Frees a store handle. NULL: nothing to do, ENVECTOR_OK. A handle freed before, or not
+ * a store: ENVECTOR_ERR_INVALID_ARGUMENT. */
+ENVECTOR_API int envector_store_free(envector_store *store);
+
+/* Saves every role ks holds under its key id, all or nothing. Never overwrites.
+ * Errors: INVALID_ARGUMENT (bad handle), ALREADY_EXISTS (the store holds something of
+ * that key id; nothing changed). */
+ENVECTOR_API int envector_store_save(envector_store *store, const envector_keyset *ks,
+                                     envector_error **err);
+
+/* Loads key set key_id: the count roles listed in roles, or, with roles = NULL and
+ * count = 0, every role present (which must include SecKey, EncKey and EvalKey). Every
+ * envelope is checked; nothing is unsealed. On success *out receives a new key set the
+ * caller frees with envector_keyset_free.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad key id, a role outside
+ * 0..3), NOT_FOUND (the key set or a requested role is absent), CORRUPT. */
+ENVECTOR_API int envector_store_load(const envector_store *store, const char *key_id,
+                                     const int *roles, size_t count, envector_keyset **out,
+                                     envector_error **err);
+
+/* Whether key set key_id is complete in the store (SecKey, EncKey and EvalKey all
+ * present): *out_exists receives 1 or 0.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad key id). */
+ENVECTOR_API int envector_store_exists(const envector_store *store, const char *key_id,
+                                       int *out_exists, envector_error **err);
+
+/* Deletes key set key_id. flags: 0, or ENVECTOR_DELETE_IMMEDIATE to delete remote
+ * secrets at once instead of after the store's recovery window (the local store always
+ * deletes at once).
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad key id, unknown flag),
+ * NOT_FOUND (no such key set). */
+ENVECTOR_API int envector_store_delete(envector_store *store, const char *key_id,
+                                       unsigned flags, envector_error **err);
+
+/* Lists the key ids in the store, sorted. *out_ids receives a new NULL-terminated
+ * array of *out_count NUL-terminated strings, in one allocation the caller frees
+ * with envector_string_list_free. An empty store gives an array holding only NULL.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer). */
+ENVECTOR_API int envector_store_list(const envector_store *store, char ***out_ids,
+                                     size_t *out_count, envector_error **err);
+
+/* ---------------------------------------------------------------------------------
+ * Command line
+ * --------------------------------------------------------------------------------- */
+
+/* Runs the envector-keygen command line: argv[0] is the program name, argv[1..argc-1]
+ * the arguments (e.g. "generate", "--key_id", "k1"). Reads the process's standard
+ * input, writes its standard output and error. Returns the exit status: 0 success,
+ * 1 failure, 2 usage error (also for argc < 1 or argv NULL). Thread-safe, but the
+ * standard streams are shared with the rest of the process. */
+ENVECTOR_API int envector_cli_main(int argc, char *const argv[]);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ENVECTOR_H */

@@ -1,0 +1,487 @@
+// The misuse matrix: every wrong call returns its documented code and a message, leaves
+// the out-parameters untouched, and never crashes.
+#include "test_util.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+using namespace envtest;
+
+namespace {
+
+// A value the library never writes: out-parameters must still hold it after a failure.
+envector_keyset *const kUntouchedKs = reinterpret_cast<envector_keyset *>(uintptr_t{0x5e171e1});
+envector_store *const kUntouchedSt = reinterpret_cast<envector_store *>(uintptr_t{0x5e171e1});
+uint8_t *const kUntouchedBytes = reinterpret_cast<uint8_t *>(uintptr_t{0x5e171e1});
+
+// A fixture with one live key set (ks), one store (st) in a temp dir, and an error.
+class Misuse : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(envector_keygen(opts("misuse").c_str(), ks.out(), err.out()), ENVECTOR_OK) << err.msg();
+    ASSERT_EQ(envector_store_open(dir.store_options().c_str(), st.out(), err.out()), ENVECTOR_OK)
+        << err.msg();
+  }
+
+  // Expects rc == code, an error with that code whose message holds every part.
+  void expect(int rc, int code, std::initializer_list<const char *> parts = {}) {
+    EXPECT_EQ(rc, code) << err.msg();
+    EXPECT_EQ(err.code(), code);
+    std::string m = err.msg();
+    for (const char *p : parts) EXPECT_NE(m.find(p), std::string::npos) << "message: " << m << "\nwant: " << p;
+  }
+
+  // keygen with options that must fail with code, out untouched.
+  void keygen_fails(const std::string &json, int code, std::initializer_list<const char *> parts = {}) {
+    envector_keyset *out = kUntouchedKs;
+    expect(envector_keygen(json.c_str(), &out, err.out()), code, parts);
+    EXPECT_EQ(out, kUntouchedKs);
+  }
+
+  TempDir dir;
+  Err err;
+  KeySet ks;
+  Store st;
+};
+
+TEST_F(Misuse, NullHandle) {
+  uint8_t *data = kUntouchedBytes;
+  size_t len = 777;
+  expect(envector_keyset_blob(nullptr, 0, &data, &len, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"envector_keyset_blob", "ks is NULL"});
+  EXPECT_EQ(data, kUntouchedBytes);
+  EXPECT_EQ(len, 777u);
+  int r[4];
+  size_t n = 9;
+  expect(envector_keyset_roles(nullptr, r, &n, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT, {"NULL"});
+  EXPECT_EQ(n, 9u);
+  char *id = nullptr;
+  expect(envector_keyset_id(nullptr, &id, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(id, nullptr);
+  int sealed = 7;
+  expect(envector_keyset_sealed(nullptr, &sealed, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sealed, 7);
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_seal(nullptr, reinterpret_cast<const uint8_t *>("k"), 1, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"envector_seal", "ks is NULL"});
+  expect(envector_unseal(nullptr, reinterpret_cast<const uint8_t *>("k"), 1, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"envector_unseal"});
+  EXPECT_EQ(out, kUntouchedKs);
+  expect(envector_keyset_verify(nullptr, nullptr, 0, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_store_save(nullptr, ks.get(), err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"store is NULL"});
+  expect(envector_store_save(st.get(), nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"ks is NULL"});
+  expect(envector_store_load(nullptr, "misuse", nullptr, 0, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"store is NULL"});
+  EXPECT_EQ(out, kUntouchedKs);
+  int exists = 7;
+  expect(envector_store_exists(nullptr, "misuse", &exists, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(exists, 7);
+  expect(envector_store_delete(nullptr, "misuse", 0, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  char **ids = nullptr;
+  expect(envector_store_list(nullptr, &ids, &n, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(ids, nullptr);
+
+  // Freeing NULL is a no-op, like free(3).
+  EXPECT_EQ(envector_keyset_free(nullptr), ENVECTOR_OK);
+  EXPECT_EQ(envector_store_free(nullptr), ENVECTOR_OK);
+  EXPECT_EQ(envector_error_free(nullptr), ENVECTOR_OK);
+  EXPECT_EQ(envector_bytes_free(nullptr), ENVECTOR_OK);
+  EXPECT_EQ(envector_string_free(nullptr), ENVECTOR_OK);
+  EXPECT_EQ(envector_string_list_free(nullptr), ENVECTOR_OK);
+}
+
+TEST_F(Misuse, FreedHandleAndDoubleFree) {
+  envector_keyset *h = ks.release();
+  ASSERT_EQ(envector_keyset_free(h), ENVECTOR_OK);
+  EXPECT_EQ(envector_keyset_free(h), ENVECTOR_ERR_INVALID_ARGUMENT); // double free: a code, no crash
+  uint8_t *data = kUntouchedBytes;
+  size_t len = 777;
+  expect(envector_keyset_blob(h, 0, &data, &len, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"ks is not a live key set handle: it was freed"});
+  EXPECT_EQ(data, kUntouchedBytes);
+  EXPECT_EQ(len, 777u);
+  expect(envector_store_save(st.get(), h, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT, {"freed"});
+
+  envector_store *s = st.release();
+  ASSERT_EQ(envector_store_free(s), ENVECTOR_OK);
+  EXPECT_EQ(envector_store_free(s), ENVECTOR_ERR_INVALID_ARGUMENT);
+  int exists = 7;
+  expect(envector_store_exists(s, "misuse", &exists, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"freed"});
+  EXPECT_EQ(exists, 7);
+}
+
+TEST_F(Misuse, StaleHandleId) {
+  // Ids the library never returned: a number far ahead, and a real pointer.
+  auto *never = reinterpret_cast<envector_keyset *>(uintptr_t{0x7fffffff0000});
+  int local = 0;
+  auto *pointer = reinterpret_cast<envector_keyset *>(&local);
+  for (envector_keyset *h : {never, pointer}) {
+    int sealed = 7;
+    expect(envector_keyset_sealed(h, &sealed, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+           {"not a key set handle this library returned"});
+    EXPECT_EQ(sealed, 7);
+    EXPECT_EQ(envector_keyset_free(h), ENVECTOR_ERR_INVALID_ARGUMENT);
+  }
+  EXPECT_EQ(local, 0);
+}
+
+TEST_F(Misuse, HandleOfTheWrongType) {
+  auto *storeAsKs = reinterpret_cast<envector_keyset *>(st.get());
+  int sealed = 7;
+  expect(envector_keyset_sealed(storeAsKs, &sealed, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"ks is a store handle, not a key set handle"});
+  EXPECT_EQ(envector_keyset_free(storeAsKs), ENVECTOR_ERR_INVALID_ARGUMENT);
+  // The store survived the attempt.
+  EXPECT_EQ(list(st.get()), std::vector<std::string>{});
+
+  auto *ksAsStore = reinterpret_cast<envector_store *>(ks.get());
+  expect(envector_store_save(ksAsStore, ks.get(), err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"store is a key set handle, not a store handle"});
+  EXPECT_EQ(envector_store_free(ksAsStore), ENVECTOR_ERR_INVALID_ARGUMENT);
+
+  // An error is not a key set, and a key set is not an error.
+  expect(envector_keyset_sealed(reinterpret_cast<envector_keyset *>(err.get()), &sealed, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_error_code(reinterpret_cast<envector_error *>(ks.get())),
+            ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_error_free(reinterpret_cast<envector_error *>(ks.get())),
+            ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(roles(ks.get()).size(), 4u);
+}
+
+TEST_F(Misuse, NullOutPointer) {
+  expect(envector_keygen(opts("x").c_str(), nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"out is NULL"});
+  size_t len = 0;
+  uint8_t *data = nullptr;
+  expect(envector_keyset_blob(ks.get(), 0, nullptr, &len, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"NULL"});
+  expect(envector_keyset_blob(ks.get(), 0, &data, nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(data, nullptr);
+  size_t n = 0;
+  int r[4];
+  expect(envector_keyset_roles(ks.get(), nullptr, &n, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_keyset_roles(ks.get(), r, nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_keyset_id(ks.get(), nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"out_id is NULL"});
+  expect(envector_keyset_sealed(ks.get(), nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  const std::string kek(32, 'k');
+  expect(envector_seal(ks.get(), bytes(kek), kek.size(), nullptr, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"out is NULL"});
+  expect(envector_unseal(ks.get(), bytes(kek), kek.size(), nullptr, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_store_open(dir.store_options().c_str(), nullptr, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"out is NULL"});
+  expect(envector_store_load(st.get(), "misuse", nullptr, 0, nullptr, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_store_exists(st.get(), "misuse", nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  char **ids = nullptr;
+  expect(envector_store_list(st.get(), nullptr, &n, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_store_list(st.get(), &ids, nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(ids, nullptr);
+
+  // NULL inputs.
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_keygen(nullptr, &out, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"options_json is NULL"});
+  envector_store *sout = kUntouchedSt;
+  expect(envector_store_open(nullptr, &sout, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sout, kUntouchedSt);
+  expect(envector_store_load(st.get(), nullptr, nullptr, 0, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"key_id is NULL"});
+  expect(envector_store_delete(st.get(), nullptr, 0, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  expect(envector_seal(ks.get(), nullptr, 32, &out, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"kek is NULL"});
+  expect(envector_keyset_verify(ks.get(), nullptr, 32, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"kek is NULL"});
+  EXPECT_EQ(out, kUntouchedKs);
+}
+
+TEST_F(Misuse, NoErrorOutParameter) {
+  // err = NULL: the code alone, and nothing to free.
+  envector_keyset *out = kUntouchedKs;
+  EXPECT_EQ(envector_keygen("{", &out, nullptr), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_store_load(st.get(), "absent", nullptr, 0, &out, nullptr), ENVECTOR_ERR_NOT_FOUND);
+  EXPECT_EQ(out, kUntouchedKs);
+  EXPECT_EQ(envector_keyset_verify(ks.get(), nullptr, 0, nullptr), ENVECTOR_OK);
+}
+
+TEST_F(Misuse, InvalidUtf8) {
+  keygen_fails("{\"key_id\": \"k\xff\"}", ENVECTOR_ERR_INVALID_ARGUMENT, {"not valid UTF-8"});
+  keygen_fails("{\"key_id\": \"k\xc3\"}", ENVECTOR_ERR_INVALID_ARGUMENT, {"not valid UTF-8"});
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_store_load(st.get(), "k\xfe", nullptr, 0, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"key_id is not valid UTF-8"});
+  EXPECT_EQ(out, kUntouchedKs);
+  envector_store *sout = kUntouchedSt;
+  expect(envector_store_open("{\"key_path\": \"\xff\"}", &sout, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"UTF-8"});
+  EXPECT_EQ(sout, kUntouchedSt);
+}
+
+TEST_F(Misuse, InvalidJson) {
+  for (const char *bad : {"", "   ", "{", "{\"key_id\": }", "{\"key_id\": \"k\",}", "{'key_id': 'k'}",
+                          "{\"key_id\": \"k\"} {}", "{\"key_id\": \"k\"} x"}) {
+    keygen_fails(bad, ENVECTOR_ERR_INVALID_ARGUMENT, {"envector_keygen: options: invalid JSON"});
+  }
+  for (const char *notObject : {"[1]", "null", "\"key_id\"", "42"}) {
+    keygen_fails(notObject, ENVECTOR_ERR_INVALID_ARGUMENT, {"must be an object"});
+  }
+}
+
+TEST_F(Misuse, UnknownOptionKey) {
+  keygen_fails(R"({"key_id": "k", "keyid": "x"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"unknown key \"keyid\"", "accepted: key_id"});
+  envector_store *sout = kUntouchedSt;
+  expect(envector_store_open(R"({"key_path": "/tmp", "path": "x"})", &sout, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"envector_store_open", "unknown key \"path\""});
+  EXPECT_EQ(sout, kUntouchedSt);
+  keygen_fails(R"({"key_id": "k", "key_id": "j"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"key \"key_id\" is given twice"});
+}
+
+TEST_F(Misuse, OptionOfTheWrongType) {
+  keygen_fails(R"({"key_id": 5})", ENVECTOR_ERR_INVALID_ARGUMENT, {"key_id must be a string"});
+  keygen_fails(R"({"key_id": "k", "dim_list": "32,64"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"dim_list must be an array of integers"});
+  keygen_fails(R"({"key_id": "k", "dim_list": [32.5]})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"dim_list[0] = 32.5 is not an integer"});
+  keygen_fails(R"({"key_id": "k", "metadata_encryption": "yes"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"metadata_encryption must be true or false"});
+  keygen_fails(R"({"key_id": "k", "seal_mode": "rsa"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"seal_mode \"rsa\" is not accepted; accepted: none, aes"});
+  keygen_fails(R"({"key_id": "k", "key_store": "gcs"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"key_store \"gcs\" is not accepted; accepted: local, aws"});
+}
+
+TEST_F(Misuse, BadPresetEvalModeDimKeyId) {
+  keygen_fails(R"({"key_id": "k", "preset": "ip9"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"unknown preset \"ip9\"", "accepted"});
+  keygen_fails(R"({"key_id": "k", "eval_mode": "fast"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"unknown eval mode \"fast\""});
+  for (const char *dims : {"[33]", "[16]", "[8192]", "[32, 0]", "[-32]"}) {
+    keygen_fails(std::string(R"({"key_id": "k", "dim_list": )") + dims + "}",
+                 ENVECTOR_ERR_INVALID_ARGUMENT, {"is not accepted; accepted: powers of two"});
+  }
+  keygen_fails(R"({"key_id": "k", "dim_list": []})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"dim_list is empty"});
+  keygen_fails(R"({"preset": "ip0"})", ENVECTOR_ERR_INVALID_ARGUMENT, {"key_id is required"});
+  keygen_fails(R"({"key_id": "../etc"})", ENVECTOR_ERR_INVALID_ARGUMENT, {"key id \"../etc\" is not accepted"});
+  keygen_fails(R"({"key_id": ""})", ENVECTOR_ERR_INVALID_ARGUMENT, {"is not accepted"});
+}
+
+TEST_F(Misuse, BadSeedIsNeverQuoted) {
+  const std::string secretish = std::string(126, 'c') + "9f"; // 128 chars
+  keygen_fails(R"({"key_id": "k", "seed": ")" + secretish.substr(0, 127) + "\"}",
+               ENVECTOR_ERR_INVALID_ARGUMENT, {"seed must be a string of exactly 128 hexadecimal"});
+  EXPECT_EQ(err.msg().find("ccccccccc"), std::string::npos) << err.msg();
+  keygen_fails(R"({"key_id": "k", "seed": ")" + std::string(127, 'c') + "g\"}",
+               ENVECTOR_ERR_INVALID_ARGUMENT, {"not hexadecimal"});
+  EXPECT_EQ(err.msg().find("ccccccccc"), std::string::npos) << err.msg();
+  keygen_fails(R"({"key_id": "k", "seed": 12})", ENVECTOR_ERR_INVALID_ARGUMENT, {"seed must be"});
+}
+
+TEST_F(Misuse, SealModeAesRefused) {
+  // Without a KEK file keygen refuses to pretend to seal.
+  keygen_fails(R"({"key_id": "k", "seal_mode": "aes"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"seal_mode \"aes\" needs seal_kek_path", "envector_seal"});
+}
+
+TEST_F(Misuse, AwsStoreOptions) {
+  // Opening makes no network call; bad values are refused before anything is sent.
+  envector_store *sout = kUntouchedSt;
+  expect(envector_store_open(R"({"key_store": "aws"})", &sout, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"envector_store_open", "no AWS region given"});
+  expect(envector_store_open(R"({"key_store": "aws", "region_name": "us-east-1",
+                                 "bucket_name": "Not_A_Bucket"})", &sout, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"S3 bucket name \"Not_A_Bucket\" is not accepted"});
+  expect(envector_store_open(R"({"key_store": "aws", "region_name": "us east"})", &sout, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"AWS region \"us east\" is not accepted"});
+  EXPECT_EQ(sout, kUntouchedSt);
+  Store aws;
+  ASSERT_EQ(envector_store_open(R"({"key_store": "AWS", "region_name": "us-east-1",
+                                    "bucket_name": null, "secret_prefix": ""})",
+                                aws.out(), err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+}
+
+TEST_F(Misuse, WrongKek) {
+  const std::string kek(32, 'A'), wrong(32, 'B');
+  KeySet sealed;
+  ASSERT_EQ(envector_seal(ks.get(), bytes(kek), kek.size(), sealed.out(), err.out()), ENVECTOR_OK);
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_unseal(sealed.get(), bytes(wrong), wrong.size(), &out, err.out()), ENVECTOR_ERR_AUTH,
+         {"envector_unseal", "SecKey", "\"misuse\"", "wrong KEK"});
+  EXPECT_EQ(err.msg().find("BBBB"), std::string::npos) << err.msg();
+  EXPECT_EQ(out, kUntouchedKs);
+  expect(envector_keyset_verify(sealed.get(), bytes(wrong), wrong.size(), err.out()), ENVECTOR_ERR_AUTH);
+
+  // KEKs in no accepted form; never truncated.
+  for (const std::string &bad : {std::string(31, 'A'), std::string(33, 'A'), std::string(64, 'z'),
+                                 std::string(44, '!'), std::string(64, 'a') + "aa", std::string()}) {
+    expect(envector_seal(ks.get(), bytes(bad), bad.size(), &out, err.out()),
+           ENVECTOR_ERR_INVALID_ARGUMENT, {"accepted: exactly 32 raw bytes"});
+  }
+  EXPECT_EQ(out, kUntouchedKs);
+  // Sealing twice, unsealing what is not sealed.
+  expect(envector_seal(sealed.get(), bytes(kek), kek.size(), &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"already sealed"});
+  expect(envector_unseal(ks.get(), bytes(kek), kek.size(), &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"not sealed"});
+  EXPECT_EQ(out, kUntouchedKs);
+}
+
+TEST_F(Misuse, MissingKeyAndRole) {
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_store_load(st.get(), "absent", nullptr, 0, &out, err.out()), ENVECTOR_ERR_NOT_FOUND,
+         {"envector_store_load", "\"absent\""});
+  EXPECT_EQ(out, kUntouchedKs);
+  expect(envector_store_delete(st.get(), "absent", 0, err.out()), ENVECTOR_ERR_NOT_FOUND);
+
+  KeySet noMeta;
+  ASSERT_EQ(envector_keygen(opts("nometa", R"(, "metadata_encryption": false)").c_str(), noMeta.out(),
+                            err.out()),
+            ENVECTOR_OK);
+  uint8_t *data = kUntouchedBytes;
+  size_t len = 777;
+  expect(envector_keyset_blob(noMeta.get(), ENVECTOR_ROLE_METADATAKEY, &data, &len, err.out()),
+         ENVECTOR_ERR_NOT_FOUND, {"MetadataKey"});
+  EXPECT_EQ(data, kUntouchedBytes);
+  ASSERT_EQ(envector_store_save(st.get(), noMeta.get(), err.out()), ENVECTOR_OK);
+  int want[] = {ENVECTOR_ROLE_METADATAKEY};
+  expect(envector_store_load(st.get(), "nometa", want, 1, &out, err.out()), ENVECTOR_ERR_NOT_FOUND,
+         {"MetadataKey"});
+  EXPECT_EQ(out, kUntouchedKs);
+
+  // A partial key set cannot be verified.
+  int pub[] = {ENVECTOR_ROLE_ENCKEY};
+  KeySet partial;
+  ASSERT_EQ(envector_store_load(st.get(), "nometa", pub, 1, partial.out(), err.out()), ENVECTOR_OK);
+  expect(envector_keyset_verify(partial.get(), nullptr, 0, err.out()), ENVECTOR_ERR_NOT_FOUND,
+         {"needs SecKey, EncKey and EvalKey"});
+}
+
+TEST_F(Misuse, SavingTwice) {
+  ASSERT_EQ(envector_store_save(st.get(), ks.get(), err.out()), ENVECTOR_OK) << err.msg();
+  KeySet other;
+  ASSERT_EQ(envector_keygen(opts("misuse").c_str(), other.out(), err.out()), ENVECTOR_OK);
+  expect(envector_store_save(st.get(), other.get(), err.out()), ENVECTOR_ERR_ALREADY_EXISTS,
+         {"envector_store_save", "never overwritten"});
+  // The first key set is intact.
+  KeySet loaded;
+  ASSERT_EQ(envector_store_load(st.get(), "misuse", nullptr, 0, loaded.out(), err.out()), ENVECTOR_OK);
+  EXPECT_EQ(blob(loaded.get(), ENVECTOR_ROLE_SECKEY), blob(ks.get(), ENVECTOR_ROLE_SECKEY));
+}
+
+TEST_F(Misuse, CorruptBlob) {
+  std::string enc = blob(ks.get(), ENVECTOR_ROLE_ENCKEY);
+  std::string sec = blob(ks.get(), ENVECTOR_ROLE_SECKEY);
+  auto from = [&](const char *id, int role, const std::string &b) {
+    envector_keyset *out = kUntouchedKs;
+    const uint8_t *bs[] = {bytes(b)};
+    size_t ls[] = {b.size()};
+    int rs[] = {role};
+    int rc = envector_keyset_from_blobs(id, rs, bs, ls, 1, &out, err.out());
+    if (rc == ENVECTOR_OK) {
+      EXPECT_EQ(envector_keyset_free(out), ENVECTOR_OK);
+    } else {
+      EXPECT_EQ(out, kUntouchedKs);
+    }
+    return rc;
+  };
+  ASSERT_EQ(from("misuse", ENVECTOR_ROLE_ENCKEY, enc), ENVECTOR_OK) << err.msg();
+
+  std::string flipped = enc;
+  size_t at = flipped.find("\"key_data\": \"") + 20;
+  flipped[at] = flipped[at] == 'A' ? 'B' : 'A';
+  expect(from("misuse", ENVECTOR_ROLE_ENCKEY, flipped), ENVECTOR_ERR_CORRUPT,
+         {"envector_keyset_from_blobs", "does not match its hash"});
+  expect(from("misuse", ENVECTOR_ROLE_ENCKEY, enc.substr(0, enc.size() / 2)), ENVECTOR_ERR_CORRUPT);
+  expect(from("misuse", ENVECTOR_ROLE_ENCKEY, ""), ENVECTOR_ERR_CORRUPT);
+  expect(from("misuse", ENVECTOR_ROLE_ENCKEY, enc + "{}"), ENVECTOR_ERR_CORRUPT);
+  // A blob of another role, or another key id.
+  expect(from("misuse", ENVECTOR_ROLE_ENCKEY, sec), ENVECTOR_ERR_CORRUPT);
+  expect(from("other", ENVECTOR_ROLE_ENCKEY, enc), ENVECTOR_ERR_CORRUPT);
+
+  // A corrupt file in the store.
+  ASSERT_EQ(envector_store_save(st.get(), ks.get(), err.out()), ENVECTOR_OK);
+  {
+    std::ofstream f(dir.path() + "/misuse/EncKey.json", std::ios::trunc);
+    f << flipped;
+  }
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_store_load(st.get(), "misuse", nullptr, 0, &out, err.out()), ENVECTOR_ERR_CORRUPT,
+         {"EncKey"});
+  EXPECT_EQ(out, kUntouchedKs);
+}
+
+TEST_F(Misuse, RolesAndCounts) {
+  uint8_t *data = kUntouchedBytes;
+  size_t len = 777;
+  for (int bad : {-1, 4, 1000}) {
+    expect(envector_keyset_blob(ks.get(), bad, &data, &len, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+           {"is not a role; accepted: 0 (SecKey)"});
+  }
+  EXPECT_EQ(data, kUntouchedBytes);
+  std::string enc = blob(ks.get(), ENVECTOR_ROLE_ENCKEY);
+  const uint8_t *bs[] = {bytes(enc), bytes(enc), nullptr, bytes(enc), bytes(enc)};
+  size_t ls[] = {enc.size(), enc.size(), 0, enc.size(), enc.size()};
+  int dup[] = {1, 1, 2, 3, 0};
+  envector_keyset *out = kUntouchedKs;
+  expect(envector_keyset_from_blobs("misuse", dup, bs, ls, 2, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"roles[1]: EncKey is given twice"});
+  int holes[] = {1, 2};
+  expect(envector_keyset_from_blobs("misuse", holes, bs + 1, ls + 1, 2, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"blobs[1] is NULL"});
+  expect(envector_keyset_from_blobs("misuse", dup, bs, ls, 0, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"count is 0"});
+  expect(envector_keyset_from_blobs("misuse", dup, bs, ls, 5, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"at most 4 roles"});
+  expect(envector_keyset_from_blobs("misuse", nullptr, bs, ls, 1, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"roles is NULL"});
+  expect(envector_keyset_from_blobs(nullptr, dup, bs, ls, 1, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"key_id is NULL"});
+  int outOfRange[] = {9};
+  expect(envector_store_load(st.get(), "misuse", outOfRange, 1, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"roles[0] 9 is not a role"});
+  expect(envector_store_load(st.get(), "misuse", nullptr, 2, &out, err.out()),
+         ENVECTOR_ERR_INVALID_ARGUMENT, {"roles is NULL but count is 2"});
+  EXPECT_EQ(out, kUntouchedKs);
+  expect(envector_store_delete(st.get(), "misuse", 0x10, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"unknown flags 0x10"});
+}
+
+TEST_F(Misuse, ErrorObjects) {
+  EXPECT_EQ(envector_error_code(nullptr), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(envector_error_message(nullptr)).find("invalid envector_error"), std::string::npos);
+
+  envector_error *e = nullptr;
+  envector_keyset *out = kUntouchedKs;
+  ASSERT_EQ(envector_keygen("{}", &out, &e), ENVECTOR_ERR_INVALID_ARGUMENT);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(envector_error_code(e), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(envector_error_message(e), "envector_keygen: options: key_id is required");
+  ASSERT_EQ(envector_error_free(e), ENVECTOR_OK);
+  EXPECT_EQ(envector_error_free(e), ENVECTOR_ERR_INVALID_ARGUMENT); // double free
+  EXPECT_EQ(envector_error_code(e), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(envector_error_message(e)).find("invalid envector_error"), std::string::npos);
+
+  // On success *err is not written.
+  envector_error *untouched = reinterpret_cast<envector_error *>(uintptr_t{0x5e171e1});
+  EXPECT_EQ(envector_keyset_verify(ks.get(), nullptr, 0, &untouched), ENVECTOR_OK);
+  EXPECT_EQ(untouched, reinterpret_cast<envector_error *>(uintptr_t{0x5e171e1}));
+}
+
+TEST_F(Misuse, ForeignBuffer) {
+  // A buffer the library did not return: refused when the marker says so.
+  std::vector<uint8_t> mem(64, 0);
+  EXPECT_EQ(envector_bytes_free(mem.data() + 32), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_string_free(reinterpret_cast<char *>(mem.data() + 32)), ENVECTOR_ERR_INVALID_ARGUMENT);
+}
+
+} // namespace

@@ -1,0 +1,24 @@
+/* Uses an installed libenvector: generates a small key set, seals it, checks it. */
+#include <envector.h>
+
+#include <stdio.h>
+#include <string.h>
+
+int main(void) {
+	envector_keyset *ks = NULL, *sealed = NULL;
+	envector_error *err = NULL;
+	const char kek[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+	int rc = envector_keygen("{\"key_id\": \"consumer\", \"eval_mode\": \"mm\", \"dim_list\": [32]}",
+	                         &ks, &err);
+	if (rc == ENVECTOR_OK) rc = envector_seal(ks, (const uint8_t *)kek, strlen(kek), &sealed, &err);
+	if (rc == ENVECTOR_OK) rc = envector_keyset_verify(sealed, (const uint8_t *)kek, strlen(kek), &err);
+	if (rc != ENVECTOR_OK) {
+		fprintf(stderr, "consumer: %s\n", envector_error_message(err));
+		envector_error_free(err);
+		return 1;
+	}
+	envector_keyset_free(sealed);
+	envector_keyset_free(ks);
+	printf("consumer: libenvector %s works\n", envector_version());
+	return 0;
+}
