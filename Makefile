@@ -1,42 +1,75 @@
 # envector-keys: the front door. `make demo` builds and makes a demo key set in ./keys;
 # `make test` runs every test.
 
-SHELL     := /bin/bash
+SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
-GO        ?= go
-BIN       := bin/envector-keygen
-BENCHTIME ?= 40x
-BENCHCOUNT ?= 5
-FUZZTIME  ?= 60s
+GO          ?= go
+PYTHON      ?= python3
+BIN         := bin/envector-keygen
+CMAKE_DIR   := build/cmake
+VENV        := build/venv
+MOTO        := $(VENV)/bin/moto_server
+PREFIX      ?= /usr/local
+BENCHTIME   ?= 40x
+BENCHCOUNT  ?= 5
+FUZZTIME    ?= 60s
 
-.PHONY: all build demo test lint gotest bench fuzz clean
+.PHONY: all build bin lib demo deps test lint gotest ctest bench fuzz install clean
 
 all: build
 
-build:
+build: bin lib
+
+bin:
 	$(GO) build -o $(BIN) ./cmd/envector-keygen
 
+# libenvector.so.0 (go build -buildmode=c-shared, through CMake) in build/cmake/lib.
+lib: $(CMAKE_DIR)/build.ninja
+	cmake --build $(CMAKE_DIR) --target envector_go
+
+$(CMAKE_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(CMAKE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
 # Builds, makes the demo key set ./keys/demo (once), and proves the keys belong together.
-demo: build
+demo: bin
 	@if [ -e keys/demo ]; then echo "keys/demo exists already; verifying it"; \
 	else ./$(BIN) --key_path ./keys --key_id demo; fi
 	./$(BIN) verify --key_path ./keys --key_id demo
 
-test: lint gotest
+# What the tests need beyond the toolchain: moto (a local S3 and Secrets Manager, from
+# PyPI) in build/venv.
+deps: $(MOTO)
+
+$(MOTO):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.1.14'
+
+test: lint gotest ctest
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$bad" ]; then echo "gofmt would change: $$bad"; exit 1; fi
 	$(GO) vet ./...
 
-gotest:
+gotest: deps
 	$(GO) test -count=1 ./...
+
+# The C ABI: GoogleTest suites (local and AWS against moto), the C11 header check,
+# exported symbols, leak checks, the example, and an install consumed from outside.
+ctest: deps $(CMAKE_DIR)/build.ninja
+	cmake --build $(CMAKE_DIR)
+	ctest --test-dir $(CMAKE_DIR) --output-on-failure -j2 --no-tests=error
+
+install: lib
+	cmake --install $(CMAKE_DIR) --prefix $(PREFIX)
 
 # Benchmarks, each beside its baseline in the same run; prints the ratios the README
 # reports.
-bench:
+bench: deps
 	mkdir -p build
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/ | tee build/bench.txt
+	$(GO) test -run '^$$' -bench AWSDefault -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/store/ | tee -a build/bench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkKeygen$$' -benchtime 200x -count 3 ./capi/ | tee -a build/bench.txt
 	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 10x ./cmd/envector-keygen/ | tee -a build/bench.txt
 	@awk -f scripts/benchratio.awk build/bench.txt
 
