@@ -215,6 +215,14 @@ func cStringList(ids []string) (**C.char, error) {
 
 var ctx = context.Background()
 
+// cOptions decodes the options_json argument (see parseOptions); the caller wipes it.
+func cOptions(optionsJSON *C.char) (*options, error) {
+	if optionsJSON == nil {
+		return nil, core.Errorf(core.ErrInvalidArgument, "", "options_json is NULL")
+	}
+	return parseOptions(cView(unsafe.Pointer(optionsJSON), C.strlen(optionsJSON)))
+}
+
 //export envectorgo_keygen
 func envectorgo_keygen(optionsJSON *C.char, out *C.uint64_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_keygen", errOut: errOut}
@@ -222,10 +230,7 @@ func envectorgo_keygen(optionsJSON *C.char, out *C.uint64_t, errOut *C.uint64_t)
 	if out == nil {
 		return c.invalid("out is NULL")
 	}
-	if optionsJSON == nil {
-		return c.invalid("options_json is NULL")
-	}
-	opts, err := parseOptions(cView(unsafe.Pointer(optionsJSON), C.strlen(optionsJSON)))
+	opts, err := cOptions(optionsJSON)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -474,10 +479,7 @@ func envectorgo_store_open(optionsJSON *C.char, out *C.uint64_t, errOut *C.uint6
 	if out == nil {
 		return c.invalid("out is NULL")
 	}
-	if optionsJSON == nil {
-		return c.invalid("options_json is NULL")
-	}
-	opts, err := parseOptions(cView(unsafe.Pointer(optionsJSON), C.strlen(optionsJSON)))
+	opts, err := cOptions(optionsJSON)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -546,13 +547,7 @@ func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.Parse
 	}
 	wg.Wait()
 	blobs := map[core.Role][]byte{}
-	defer func() {
-		for r, b := range blobs {
-			if r.Secret() {
-				clear(b)
-			}
-		}
-	}()
+	defer wipeSecretBlobs(blobs)
 	var missing []string
 	var firstErr error
 	for i, r := range want {
@@ -757,8 +752,7 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 	}
 	// Objects first (both at once), then secrets (both at once): SecKey's secret, the
 	// lock of Save, goes last.
-	var mu sync.Mutex
-	removed := 0
+	var removed atomic.Int32
 	var pending []string
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -772,9 +766,7 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 				errs[i] = a.remoteError(op, err, "S3 DeleteObject", fmt.Sprintf("s3://%s/%s", a.bucket, key))
 				return
 			}
-			mu.Lock()
-			removed++
-			mu.Unlock()
+			removed.Add(1)
 		})
 	}
 	wg.Wait()
@@ -800,16 +792,14 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 				errs[i] = a.remoteError(op, err, "Secrets Manager DeleteSecret", "secret "+name)
 				return
 			}
-			mu.Lock()
-			removed++
-			mu.Unlock()
+			removed.Add(1)
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if removed == 0 {
+	if removed.Load() == 0 {
 		if len(pending) > 0 {
 			return core.Errorf(core.ErrNotFound, op, "key set %q is already deleted: its secrets are scheduled for deletion: %s; use immediate deletion (CLI: delete --immediate) to remove them now", keyID, strings.Join(pending, ", "))
 		}

@@ -166,13 +166,7 @@ func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOp
 	op := "store.local.Load"
 	want, required := rolesToLoad(roles)
 	blobs := map[core.Role][]byte{}
-	defer func() {
-		for r, b := range blobs {
-			if r.Secret() {
-				clear(b)
-			}
-		}
-	}()
+	defer wipeSecretBlobs(blobs)
 	var missing []string
 	for _, r := range want {
 		path := filepath.Join(dir, r.FileName())

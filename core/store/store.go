@@ -50,3 +50,13 @@ func rolesToLoad(roles []core.Role) (want []core.Role, required map[core.Role]bo
 	}
 	return roles, required
 }
+
+// wipeSecretBlobs zeroes the envelopes of secret roles in blobs (read from a store,
+// parsed, and no longer needed).
+func wipeSecretBlobs(blobs map[core.Role][]byte) {
+	for r, b := range blobs {
+		if r.Secret() {
+			clear(b)
+		}
+	}
+}
