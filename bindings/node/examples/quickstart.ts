@@ -1,0 +1,32 @@
+// Quickstart (TypeScript): make a sealed key set with init(), load it with KeyManager, verify it.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { init, KeyManager, type KeyBlobs } from 'envector-keys';
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envector-quickstart-'));
+  const kekPath = path.join(dir, 'kek.hex'); // keep the KEK away from the keys
+  fs.writeFileSync(kekPath, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  const keyPath = path.join(dir, 'keys');
+
+  const setup = await init({
+    keyPath, keyId: 'my-index', dimList: [128, 256], sealMode: 'aes', sealKekPath: kekPath,
+    register: async (keyId: string, evalKey: Buffer) => console.log(`register ${keyId}: EvalKey ${evalKey.length} bytes`),
+  });
+  console.log(`created ${setup.created}, sealed ${setup.sealed}`);
+
+  const km = new KeyManager({ keyPath, keyId: 'my-index' });
+  try {
+    const keys: KeyBlobs = await km.load();
+    console.log('loaded', Object.entries(keys).map(([k, b]) => `${k} ${b ? b.length : 0} B`).join(', '));
+    await km.verify({ sealKekPath: kekPath });
+    console.log('verified; key sets:', await km.listKeys());
+  } finally {
+    km.close();
+    fs.rmSync(dir, { recursive: true, force: true }); // a real application keeps its keys
+  }
+}
+
+main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });

@@ -1,0 +1,252 @@
+// Types of envector-keys, the Node binding of libenvector.
+//
+// Every method that does real work returns a Promise and runs its calls into the
+// library on koffi's worker threads, so the event loop keeps turning; the *Sync
+// variants make the same calls on the calling thread (fine in scripts and worker
+// threads; from the main thread of a server they block it).
+
+/// <reference types="node" />
+
+/** The four keys of a key set, in the library's role order. */
+export type Role = 'SecKey' | 'EncKey' | 'EvalKey' | 'MetadataKey';
+export const ROLES: readonly Role[];
+
+/** CKKS parameter preset: 'ip0' (default), 'ip1', or 'ip' (= ip0); any case. */
+export type Preset = 'ip0' | 'ip1' | 'ip' | 'IP0' | 'IP1' | 'IP' | (string & {});
+/** 'rmp' (default): relinearization, rotation and conjugation keys; 'mm': relinearization only. */
+export type EvalMode = 'rmp' | 'mm' | 'RMP' | 'MM' | (string & {});
+/** 'none' (default) or 'aes': seal SecKey and MetadataKey with AES-256-GCM under a KEK. */
+export type SealMode = 'none' | 'aes';
+/** 'local' (default): <keyPath>/<keyId>/*.json; 'aws': S3 + Secrets Manager. */
+export type KeyStore = 'local' | 'aws';
+
+/**
+ * The envelopes of a key set: the JSON bytes of its key files / remote blobs. Secret
+ * ones (secBlob, metadataBlob) hold the secret in the clear unless the key set is
+ * sealed. They are the caller's Buffers: wipe them (buf.fill(0)) when done.
+ */
+export interface KeyBlobs {
+  secBlob: Buffer;
+  encBlob: Buffer;
+  evalBlob: Buffer;
+  /** null when the key set has no MetadataKey (metadataEncryption: false). */
+  metadataBlob: Buffer | null;
+}
+
+/** KeyBlobs of a partial load: roles not asked for are null. */
+export type PartialKeyBlobs = { [K in keyof KeyBlobs]: Buffer | null };
+
+/** Options that describe the keys to make. */
+export interface KeyOptions {
+  /** Key set id: 1-128 of [A-Za-z0-9._-], starting with a letter or digit. */
+  keyId: string;
+  preset?: Preset;
+  evalMode?: EvalMode;
+  /** Vector dimensions to support: powers of two from 32 to 4096 (default all). */
+  dimList?: number[];
+  /** Make a MetadataKey (default true). */
+  metadataEncryption?: boolean;
+  sealMode?: SealMode;
+  /** File holding the KEK of sealMode 'aes': 32 raw bytes, 64 hex or 44 base64 characters (+ one newline). */
+  sealKekPath?: string;
+  /** 64 bytes (Buffer) or 128 hex characters: deterministic keys, for tests only. */
+  seed?: Uint8Array | string;
+}
+
+/** Options that name a key store. */
+export interface StoreOptions {
+  keyStore?: KeyStore;
+  /** Local store directory (default './keys'). */
+  keyPath?: string;
+  /** AWS region (keyStore 'aws': required), e.g. 'us-east-1'. */
+  regionName?: string;
+  /** S3 bucket (default 'envector-key-storage'). */
+  bucketName?: string;
+  /** S3 / Secrets Manager prefix (default 'envector/keys'; '' = none). */
+  secretPrefix?: string;
+}
+
+export interface KeyGeneratorOptions extends KeyOptions {
+  /** Where generateKeys() writes: <keyPath>/<keyId>/ (default './keys'). */
+  keyPath?: string;
+}
+
+/** Makes key sets. Holds no native resource (nothing to close). */
+export class KeyGenerator {
+  constructor(options: KeyGeneratorOptions);
+  readonly keyId: string;
+  readonly keyPath: string | undefined;
+  /** Generates the key set and saves it in <keyPath>/<keyId>/, all or nothing, never overwriting. */
+  generateKeys(): Promise<void>;
+  generateKeysSync(): void;
+  /** Generates the key set in memory and returns its envelopes. */
+  generateKeysStream(): Promise<KeyBlobs>;
+  generateKeysStreamSync(): KeyBlobs;
+}
+
+export interface KeyManagerOptions extends StoreOptions {
+  /** The key set the per-key methods work on (each also takes {keyId}). */
+  keyId?: string;
+}
+
+export interface KeyIdOption {
+  keyId?: string;
+}
+
+export interface LoadOptions extends KeyIdOption {
+  /** Load only these roles (default: every role present). */
+  roles?: Role[];
+}
+
+export interface DeleteOptions extends KeyIdOption {
+  /** AWS: delete the secrets now, without Secrets Manager's recovery window. */
+  immediate?: boolean;
+}
+
+export interface VerifyOptions extends KeyIdOption {
+  /** The KEK of a sealed key set, as bytes or text (hex / base64). */
+  kek?: Uint8Array | string;
+  /** Or the file holding it. */
+  sealKekPath?: string;
+}
+
+/**
+ * A key store (a local directory, or AWS) and optionally the key id it works on. The
+ * store is opened on first use (AWS_* variables set in process.env before then are
+ * seen) and freed by close(); a finalizer frees it if close() is forgotten.
+ */
+export class KeyManager {
+  constructor(options?: KeyManagerOptions);
+  readonly keyId: string | null;
+  readonly keyStore: KeyStore | string;
+  readonly closed: boolean;
+  /** Opens the store now rather than on first use (checks the options). */
+  open(): Promise<this>;
+  openSync(): this;
+  /** Saves a key set under keyId: all or nothing, never overwriting (AlreadyExistsError). */
+  save(keys: Partial<KeyBlobs>, options?: KeyIdOption): Promise<void>;
+  saveSync(keys: Partial<KeyBlobs>, options?: KeyIdOption): void;
+  /** Loads the key set; every envelope is checked (CorruptDataError), nothing is unsealed. */
+  load(options?: KeyIdOption & { roles?: undefined }): Promise<KeyBlobs>;
+  load(options: LoadOptions): Promise<PartialKeyBlobs>;
+  loadSync(options?: KeyIdOption & { roles?: undefined }): KeyBlobs;
+  loadSync(options: LoadOptions): PartialKeyBlobs;
+  /** Deletes the key set (NotFoundError when there is none). */
+  delete(options?: DeleteOptions): Promise<void>;
+  deleteSync(options?: DeleteOptions): void;
+  /** Whether a complete key set (SecKey, EncKey, EvalKey) is stored under keyId. */
+  verifyKeyId(keyId?: string): Promise<boolean>;
+  verifyKeyIdSync(keyId?: string): boolean;
+  /** The key ids in the store, sorted. */
+  listKeys(): Promise<string[]>;
+  listKeysSync(): string[];
+  /**
+   * Loads the key set and proves its keys belong together: what EncKey encrypts,
+   * SecKey decrypts, and every evaluation key is a key under SecKey. A sealed key set
+   * needs its KEK. Resolves true or rejects (CorruptDataError, AuthenticationError, ...).
+   */
+  verify(options?: VerifyOptions): Promise<true>;
+  verifySync(options?: VerifyOptions): true;
+  /** Frees the store. Idempotent; any later call throws ClosedError. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** What init() tells register() about a new key set (the options given, no seed). */
+export interface RegisterInfo extends Partial<Omit<KeyOptions, 'seed'>>, StoreOptions {
+  keyId: string;
+  /** Whether the secret keys are sealed. */
+  sealed: boolean;
+}
+
+export interface InitOptions extends KeyOptions, StoreOptions {
+  /**
+   * true (default): use the key set if it exists, else generate it, save it and call
+   * register. false: the key set must exist (NotFoundError naming where it looked).
+   */
+  autoKeySetup?: boolean;
+  /**
+   * Called once after a new key set was made and saved, e.g. to register the public
+   * EvalKey with a search server. If it throws (or rejects), init deletes the key set
+   * it just made, so that the next init starts clean, and rejects with that error.
+   */
+  register?: (keyId: string, evalKey: Buffer, info: RegisterInfo) => void | Promise<void>;
+}
+
+export interface InitResult {
+  keyId: string;
+  /** true when this call generated and saved the key set. */
+  created: boolean;
+  /** true when register was called (and succeeded). */
+  registered: boolean;
+  sealed: boolean;
+  keys: KeyBlobs;
+}
+
+/**
+ * Finds key set keyId in the store, or with autoKeySetup generates, saves and
+ * registers it. When the key set exists, is sealed and sealKekPath is given, the KEK is
+ * checked against it (AuthenticationError).
+ */
+export function init(options: InitOptions): Promise<InitResult>;
+/** init() under the enVector SDK's other name: same options, same behaviour. */
+export function initIndexConfig(options: InitOptions): Promise<InitResult>;
+
+/** The version of the loaded libenvector, e.g. "0.1.0". */
+export function libraryVersion(): string;
+/** The library file loaded (or 'libenvector.so.0' when found on the system path). */
+export const libraryPath: string;
+
+/** C status names, as in include/envector.h. */
+export type ErrorCode =
+  | 'ENVECTOR_ERR_INVALID_ARGUMENT'
+  | 'ENVECTOR_ERR_NOT_FOUND'
+  | 'ENVECTOR_ERR_ALREADY_EXISTS'
+  | 'ENVECTOR_ERR_AUTH'
+  | 'ENVECTOR_ERR_CORRUPT'
+  | 'ENVECTOR_ERR_IO'
+  | 'ENVECTOR_ERR_REMOTE'
+  | 'ENVECTOR_ERR_INTERNAL';
+
+/** The base class of every error this package throws. */
+export class EnvectorError extends Error {
+  constructor(message: string, status?: number, code?: ErrorCode, options?: ErrorOptions);
+  /** The C status name, e.g. 'ENVECTOR_ERR_NOT_FOUND'. */
+  code: ErrorCode;
+  /** The C status number (ENVECTOR_ERR_*). */
+  status: number;
+}
+/** The caller passed something not accepted (status 1). */
+export class InvalidArgumentError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** A key set, role, file, object or secret is absent (status 2). */
+export class NotFoundError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** The target holds keys already; nothing was overwritten (status 3). */
+export class AlreadyExistsError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** Wrong KEK or altered sealed data; or AWS refused the credentials (status 4). */
+export class AuthenticationError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** Data does not parse or does not check out (status 5). */
+export class CorruptDataError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** The local file system failed (status 6). */
+export class StorageIOError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** A remote store (AWS) failed; the message names the bucket, object or secret (status 7). */
+export class RemoteStoreError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** A bug or broken invariant inside the library (status 8, and unknown statuses). */
+export class InternalError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** Use of a KeyManager after close(). */
+export class ClosedError extends InvalidArgumentError {}

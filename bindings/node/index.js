@@ -1,0 +1,34 @@
+'use strict';
+// envector-keys for Node.js: the key sets of enVector encrypted vector search, made,
+// sealed, stored and verified by libenvector (the Go core behind a C ABI) through koffi.
+// Every operation that does real work returns a Promise and runs off the event loop;
+// *Sync variants block the calling thread. See README.md and index.d.ts.
+
+const native = require('./lib/native');
+const errors = require('./lib/errors');
+const { KeyGenerator, KeyManager, init, initIndexConfig } = require('./lib/api');
+
+/** The version of the loaded libenvector, e.g. "0.1.0". */
+function libraryVersion() {
+  return native.fn.envector_version();
+}
+
+module.exports = {
+  KeyGenerator,
+  KeyManager,
+  init,
+  initIndexConfig,
+  libraryVersion,
+  libraryPath: native.libraryPath,
+  ROLES: native.ROLES,
+  EnvectorError: errors.EnvectorError,
+  InvalidArgumentError: errors.InvalidArgumentError,
+  NotFoundError: errors.NotFoundError,
+  AlreadyExistsError: errors.AlreadyExistsError,
+  AuthenticationError: errors.AuthenticationError,
+  CorruptDataError: errors.CorruptDataError,
+  StorageIOError: errors.StorageIOError,
+  RemoteStoreError: errors.RemoteStoreError,
+  InternalError: errors.InternalError,
+  ClosedError: errors.ClosedError,
+};

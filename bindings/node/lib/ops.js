@@ -1,0 +1,192 @@
+'use strict';
+// The operations, as generators of C calls (see lib/run.js). Each takes and gives
+// handles (BigInt), strings and Buffers; none knows anything about keys beyond the
+// header: role numbers, statuses, and who frees what.
+
+const { koffi, fn, ROLES } = require('./native');
+const { STATUS, InvalidArgumentError } = require('./errors');
+const { call, soft, release } = require('./run');
+
+/** The KeyBlobs property of each role, in role order. */
+const BLOB_KEYS = Object.freeze(['secBlob', 'encBlob', 'evalBlob', 'metadataBlob']);
+const ALL_ROLES = Object.freeze(ROLES.map((_, i) => i));
+
+// copyOut copies a library buffer into a new Buffer of its own (never a pooled slab, so
+// the caller may wipe it) and frees the library's buffer at once; envector_bytes_free
+// zeroes buffers that held secrets. Both stay in C: no call into Go.
+function copyOut(ptr, len) {
+  try {
+    return Buffer.from(koffi.view(ptr, len).slice(0));
+  } finally {
+    fn.envector_bytes_free(ptr);
+  }
+}
+
+function* keygen(optionsJSON) {
+  const out = [null];
+  yield call('envector_keygen', optionsJSON, out);
+  return out[0];
+}
+
+function* storeOpen(optionsJSON) {
+  const out = [null];
+  yield call('envector_store_open', optionsJSON, out);
+  return out[0];
+}
+
+const SECRET_ROLES = new Set([0, 3]); // SecKey, MetadataKey
+
+// blobs reads the envelope of every role into a KeyBlobs object; a role the key set
+// does not hold answers NOT_FOUND (its error object freed unread) and is null. One call
+// at a time: measured, four concurrent calls into Go from koffi's worker threads take
+// longer than four in a row.
+function* blobs(ks) {
+  const keys = {};
+  try {
+    for (const r of ALL_ROLES) {
+      const data = [null];
+      const len = [0];
+      const res = yield soft(call('envector_keyset_blob', ks, r, data, len), STATUS.NOT_FOUND);
+      if (res instanceof Error) throw res;
+      keys[BLOB_KEYS[r]] = res === 0 ? copyOut(data[0], len[0]) : null;
+    }
+  } catch (e) {
+    // Secrets copied before the failure are not returned: wipe them.
+    for (const r of SECRET_ROLES) if (keys[BLOB_KEYS[r]]) keys[BLOB_KEYS[r]].fill(0);
+    throw e;
+  }
+  return keys;
+}
+
+// blobsAndSealed reads every envelope and whether the key set is sealed.
+function* blobsAndSealed(ks) {
+  const sealed = [0];
+  yield call('envector_keyset_sealed', ks, sealed);
+  const keys = yield* blobs(ks);
+  return { keys, sealed: sealed[0] === 1 };
+}
+
+// generateStream: a new key set in memory, as envelopes.
+function* generateStream(optionsJSON) {
+  const ks = yield* keygen(optionsJSON);
+  try {
+    return yield* blobs(ks);
+  } finally {
+    yield release('envector_keyset_free', ks);
+  }
+}
+
+// generateToStore: a new key set saved in the store the same options name. Nothing is
+// written unless generation succeeded; the store writes all or nothing.
+function* generateToStore(optionsJSON) {
+  const ks = [null];
+  const st = [null];
+  const [kr, sr] = yield [call('envector_keygen', optionsJSON, ks), call('envector_store_open', optionsJSON, st)];
+  try {
+    if (kr !== 0) throw kr;
+    if (sr !== 0) throw sr;
+    yield call('envector_store_save', st[0], ks[0]);
+  } finally {
+    if (kr === 0) yield release('envector_keyset_free', ks[0]);
+    if (sr === 0) yield release('envector_store_free', st[0]);
+  }
+}
+
+// fromBlobs: a key set handle from KeyBlobs (every envelope checked by the library).
+function* fromBlobs(keyId, keys) {
+  const roles = [];
+  const bufs = [];
+  BLOB_KEYS.forEach((k, i) => {
+    const b = keys[k];
+    if (b === undefined || b === null) return;
+    if (!(b instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`${k} must be a Buffer or Uint8Array (the envelope bytes), not ${typeof b}`);
+    }
+    roles.push(i);
+    bufs.push(b);
+  });
+  if (roles.length === 0) {
+    throw new InvalidArgumentError(`no key blob given; expected some of ${BLOB_KEYS.join(', ')}`);
+  }
+  const out = [null];
+  yield call('envector_keyset_from_blobs', keyId, Int32Array.from(roles), bufs, bufs.map((b) => b.length), roles.length, out);
+  return out[0];
+}
+
+function* save(st, keyId, keys) {
+  const ks = yield* fromBlobs(keyId, keys);
+  try {
+    yield call('envector_store_save', st, ks);
+  } finally {
+    yield release('envector_keyset_free', ks);
+  }
+}
+
+function* load(st, keyId, roles) {
+  const out = [null];
+  const list = roles ? Int32Array.from(roles) : null;
+  yield call('envector_store_load', st, keyId, list, list ? list.length : 0, out);
+  try {
+    return yield* blobs(out[0]);
+  } finally {
+    yield release('envector_keyset_free', out[0]);
+  }
+}
+
+function* exists(st, keyId) {
+  const out = [0];
+  yield call('envector_store_exists', st, keyId, out);
+  return out[0] === 1;
+}
+
+function* remove(st, keyId, flags) {
+  yield call('envector_store_delete', st, keyId, flags);
+}
+
+function* list(st) {
+  const ids = [null];
+  const count = [0];
+  yield call('envector_store_list', st, ids, count);
+  try {
+    return count[0] === 0 ? [] : koffi.decode(ids[0], 'const char *', count[0]);
+  } finally {
+    fn.envector_string_list_free(ids[0]);
+  }
+}
+
+// verify: load key set keyId and prove its keys belong together (unsealing with kek,
+// a Buffer, when it is sealed; kek may be null for an unsealed key set).
+function* verify(st, keyId, kek) {
+  const out = [null];
+  yield call('envector_store_load', st, keyId, null, 0, out);
+  try {
+    yield call('envector_keyset_verify', out[0], kek, kek ? kek.length : 0);
+  } finally {
+    yield release('envector_keyset_free', out[0]);
+  }
+}
+
+// checkKEK: that kek unseals the sealed key set ks (AuthenticationError otherwise).
+function* checkKEK(ks, kek) {
+  const out = [null];
+  yield call('envector_unseal', ks, kek, kek.length, out);
+  yield release('envector_keyset_free', out[0]);
+}
+
+module.exports = {
+  BLOB_KEYS,
+  keygen,
+  storeOpen,
+  blobs,
+  blobsAndSealed,
+  generateStream,
+  generateToStore,
+  fromBlobs,
+  save,
+  load,
+  exists,
+  remove,
+  list,
+  verify,
+  checkKEK,
+};

@@ -1,0 +1,209 @@
+'use strict';
+// Runs an operation, written once as a generator of steps, either synchronously (every
+// C call on the calling thread) or asynchronously (every C call that enters Go on a
+// koffi worker thread, so the event loop keeps turning).
+//
+// Why: a call into Go from Node's main thread costs ~0.1-0.2 ms (the Go runtime looks up
+// the thread's stack bounds on each such call), while koffi's asynchronous calls run on
+// worker threads where it is cheap. Operations therefore yield every call that enters
+// Go, and independent calls together (an array of steps) so that one round trip covers
+// them. Calls that stay in C (envector_bytes_free and friends) are made directly.
+//
+// Steps an operation yields:
+//   call(name, ...args)     a C function whose last parameter is `envector_error **`;
+//                           resumes with 0, or throws the mapped Error into the generator
+//   soft(step, expected)    the same, but resumes with the Error instead of throwing;
+//                           with `expected` (a status), that status resumes as the
+//                           number itself and its error object is freed unread
+//   release(name, handle)   a _free function; in async mode it is not waited for
+//   js({sync, async})       JavaScript work (file reads, user callbacks)
+//   [step, step, ...]       soft steps run together; resumes with their results
+
+const { fn } = require('./native');
+const { fromStatus, InvalidArgumentError } = require('./errors');
+
+function call(name, ...args) {
+  const errOut = [null];
+  return { name, fn: fn[name], args: [...args, errOut], errOut, soft: false, expected: undefined };
+}
+
+function soft(step, expected = undefined) {
+  return { ...step, soft: true, expected };
+}
+
+function release(name, handle) {
+  return { name, fn: fn[name], args: [handle], errOut: null, release: true };
+}
+
+function js(work) {
+  return { js: work };
+}
+
+// A koffi exception (an argument it cannot convert) is the caller's mistake.
+function conversionError(step, e) {
+  return new InvalidArgumentError(`${step.name}: ${e.message}`, { cause: e });
+}
+
+function failureMessage(step, status) {
+  return `${step.name} failed with status ${status}`;
+}
+
+// ---- synchronous ---------------------------------------------------------------------
+
+function errorSync(step, status) {
+  const ptr = step.errOut && step.errOut[0];
+  if (!ptr) return fromStatus(status, failureMessage(step, status));
+  if (step.expected === status) {
+    fn.envector_error_free(ptr);
+    return status;
+  }
+  const message = fn.envector_error_message(ptr);
+  fn.envector_error_free(ptr);
+  return fromStatus(status, message);
+}
+
+function execSync(step) {
+  let status;
+  try {
+    status = step.fn(...step.args);
+  } catch (e) {
+    return conversionError(step, e);
+  }
+  if (status === 0) return 0;
+  return errorSync(step, status);
+}
+
+function releaseSync(step) {
+  let status;
+  try {
+    status = step.fn(...step.args);
+  } catch (e) {
+    status = e.message;
+  }
+  if (status !== 0) ignoreResult(step.name)(null, status);
+}
+
+function stepSync(step) {
+  if (Array.isArray(step)) return [step.map(execSync), false];
+  if (step.release) {
+    releaseSync(step);
+    return [0, false];
+  }
+  if (step.js) {
+    try {
+      return [step.js.sync(), false];
+    } catch (e) {
+      return [e, true];
+    }
+  }
+  const r = execSync(step);
+  return [r, r !== 0 && !step.soft && typeof r !== 'number'];
+}
+
+function runSync(gen) {
+  let input;
+  let threw = false;
+  for (;;) {
+    const r = threw ? gen.throw(input) : gen.next(input);
+    if (r.done) return r.value;
+    [input, threw] = stepSync(r.value);
+  }
+}
+
+// ---- asynchronous --------------------------------------------------------------------
+
+// koffi refuses more than max_async_calls (256) asynchronous calls under way at once;
+// past MAX_IN_FLIGHT calls wait here, in order, so a burst of operations queues
+// instead of failing. (koffi's own worker threads number fewer anyway.)
+const MAX_IN_FLIGHT = 64;
+let inFlight = 0;
+const waiting = [];
+
+function startAsync(f, args, done) {
+  if (inFlight >= MAX_IN_FLIGHT) {
+    waiting.push([f, args, done]);
+    return;
+  }
+  inFlight++;
+  const finish = (err, res) => {
+    inFlight--;
+    if (waiting.length > 0) startAsync(...waiting.shift());
+    done(err, res);
+  };
+  try {
+    f.async(...args, finish);
+  } catch (e) {
+    finish(e);
+  }
+}
+
+function callAsync(f, args) {
+  return new Promise((resolve, reject) => {
+    startAsync(f, args, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+// detach frees handle with the _free function `name` without waiting for it.
+function detach(name, handle) {
+  startAsync(fn[name], [handle], ignoreResult(name));
+}
+
+function ignoreResult(name) {
+  return (err, status) => {
+    if (err || status !== 0) {
+      process.emitWarning(`envector-keys: ${name} failed (${err ? err.message : `status ${status}`})`, 'EnvectorWarning');
+    }
+  };
+}
+
+async function errorAsync(step, status) {
+  const ptr = step.errOut && step.errOut[0];
+  if (!ptr) return fromStatus(status, failureMessage(step, status));
+  if (step.expected === status) {
+    detach('envector_error_free', ptr);
+    return status;
+  }
+  const message = await callAsync(fn.envector_error_message, [ptr]);
+  detach('envector_error_free', ptr);
+  return fromStatus(status, message);
+}
+
+async function execAsync(step) {
+  if (step.release) {
+    detach(step.name, step.args[0]);
+    return 0;
+  }
+  let status;
+  try {
+    status = await callAsync(step.fn, step.args);
+  } catch (e) {
+    return conversionError(step, e);
+  }
+  if (status === 0) return 0;
+  return errorAsync(step, status);
+}
+
+async function stepAsync(step) {
+  if (Array.isArray(step)) return [await Promise.all(step.map(execAsync)), false];
+  if (step.js) {
+    try {
+      return [await step.js.async(), false];
+    } catch (e) {
+      return [e, true];
+    }
+  }
+  const r = await execAsync(step);
+  return [r, r !== 0 && !step.soft && typeof r !== 'number'];
+}
+
+async function runAsync(gen) {
+  let input;
+  let threw = false;
+  for (;;) {
+    const r = threw ? gen.throw(input) : gen.next(input);
+    if (r.done) return r.value;
+    [input, threw] = await stepAsync(r.value);
+  }
+}
+
+module.exports = { call, soft, release, js, detach, runSync, runAsync };

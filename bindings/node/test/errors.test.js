@@ -1,0 +1,155 @@
+'use strict';
+// Bad inputs: the right Error class and code, a message that says what is wrong and
+// what is accepted, and nothing written.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const ev = require('..');
+const { tempDir, kekFile, tree } = require('./helpers');
+
+const SMALL = { dimList: [32] };
+
+// expectError checks class, code, status and message of what fn rejects with (or throws).
+async function expectError(fn, cls, pattern) {
+  let caught;
+  try {
+    await fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught, `expected ${cls.name}, nothing was thrown`);
+  assert.ok(caught instanceof cls, `expected ${cls.name}, got ${caught && caught.name}: ${caught && caught.message}`);
+  assert.ok(caught instanceof ev.EnvectorError);
+  assert.ok(caught instanceof Error);
+  assert.equal(caught.name, cls.name);
+  assert.match(caught.code, /^ENVECTOR_ERR_/);
+  assert.equal(typeof caught.status, 'number');
+  assert.match(caught.message, pattern);
+  return caught;
+}
+
+test('error classes map the C status codes', () => {
+  const table = [
+    [ev.InvalidArgumentError, 1, 'ENVECTOR_ERR_INVALID_ARGUMENT'],
+    [ev.NotFoundError, 2, 'ENVECTOR_ERR_NOT_FOUND'],
+    [ev.AlreadyExistsError, 3, 'ENVECTOR_ERR_ALREADY_EXISTS'],
+    [ev.AuthenticationError, 4, 'ENVECTOR_ERR_AUTH'],
+    [ev.CorruptDataError, 5, 'ENVECTOR_ERR_CORRUPT'],
+    [ev.StorageIOError, 6, 'ENVECTOR_ERR_IO'],
+    [ev.RemoteStoreError, 7, 'ENVECTOR_ERR_REMOTE'],
+    [ev.InternalError, 8, 'ENVECTOR_ERR_INTERNAL'],
+  ];
+  for (const [cls, status, code] of table) {
+    const e = new cls('m');
+    assert.equal(e.status, status);
+    assert.equal(e.code, code);
+    assert.equal(e.name, cls.name);
+    assert.ok(e instanceof ev.EnvectorError);
+  }
+});
+
+test('KeyGenerator: bad key options are InvalidArgumentError, nothing written', async (t) => {
+  const keyPath = tempDir(t);
+  const cases = [
+    [{ keyId: 'a', dimList: [33] }, /dim 33 is not accepted; accepted: powers of two from 32 to 4096/],
+    [{ keyId: 'a', dimList: [] }, /dim/],
+    [{ keyId: 'a', dimList: 'all' }, /dim_list/],
+    [{ keyId: 'a', preset: 'ip9' }, /preset/],
+    [{ keyId: 'a', evalMode: 'xx' }, /eval mode|eval_mode/],
+    [{ keyId: 'a', sealMode: 'rsa' }, /seal_mode/],
+    [{ keyId: 'a', metadataEncryption: 'yes' }, /metadata_encryption must be true or false/],
+    [{ keyId: 'a', seed: 'abc' }, /seed/],
+    [{ keyId: '../escape' }, /key id|key_id/],
+    [{ keyId: 'a', sealMode: 'aes' }, /seal_kek_path/],
+  ];
+  for (const [opts, pattern] of cases) {
+    const gen = new ev.KeyGenerator({ keyPath, ...opts });
+    await expectError(() => gen.generateKeys(), ev.InvalidArgumentError, pattern);
+    await expectError(() => gen.generateKeysStream(), ev.InvalidArgumentError, pattern);
+    await expectError(() => gen.generateKeysSync(), ev.InvalidArgumentError, pattern);
+  }
+  assert.deepEqual(tree(keyPath), [], 'nothing written');
+});
+
+test('unknown or misspelled options are refused in JavaScript, naming the accepted ones', async () => {
+  await expectError(() => new ev.KeyGenerator({ keyid: 'x' }), ev.InvalidArgumentError, /unknown option "keyid"; accepted: keyPath, keyId/);
+  await expectError(() => new ev.KeyManager({ region: 'us-east-1' }), ev.InvalidArgumentError, /unknown option "region"; accepted: keyId, keyStore, keyPath, regionName/);
+  await expectError(() => ev.init({ keyId: 'x', auto_key_setup: false }), ev.InvalidArgumentError, /unknown option "auto_key_setup"/);
+  await expectError(() => new ev.KeyGenerator({}), ev.InvalidArgumentError, /keyId is required/);
+  await expectError(() => new ev.KeyGenerator('k'), ev.InvalidArgumentError, /options must be an object/);
+  await expectError(() => ev.init({ keyId: 'x', register: 'http://server' }), ev.InvalidArgumentError, /register must be a function/);
+  await expectError(() => ev.init({ keyId: 'x', autoKeySetup: 'no' }), ev.InvalidArgumentError, /autoKeySetup must be true or false/);
+  await expectError(() => new ev.KeyManager({ keyStore: 'gcs' }).listKeys(), ev.InvalidArgumentError, /key_store/);
+  await expectError(() => new ev.KeyManager({ keyStore: 'aws' }).listKeys(), ev.InvalidArgumentError, /region/);
+});
+
+test('KEK files: missing is NotFoundError, malformed is InvalidArgumentError naming the forms; never truncated', async (t) => {
+  const dir = tempDir(t);
+  const keyPath = path.join(dir, 'keys');
+  const missing = path.join(dir, 'no-such-kek');
+  await expectError(() => new ev.KeyGenerator({ keyPath, keyId: 'a', sealMode: 'aes', sealKekPath: missing, ...SMALL }).generateKeys(), ev.NotFoundError, /no-such-kek/);
+  const bad = {
+    short: Buffer.alloc(31, 1),
+    long: `${'ab'.repeat(33)}\n`,
+    twoNewlines: `${'ab'.repeat(32)}\n\n`,
+    notHex: `${'zz'.repeat(32)}\n`,
+  };
+  for (const [name, data] of Object.entries(bad)) {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, data);
+    const e = await expectError(
+      () => new ev.KeyGenerator({ keyPath, keyId: 'a', sealMode: 'aes', sealKekPath: p, ...SMALL }).generateKeys(),
+      ev.InvalidArgumentError,
+      /32 raw bytes|64 hex|base64/,
+    );
+    assert.ok(!e.message.includes('abab'), 'the KEK is not echoed');
+  }
+  const good = kekFile(dir);
+  await expectError(() => new ev.KeyGenerator({ keyPath, keyId: 'a', sealKekPath: good, ...SMALL }).generateKeys(), ev.InvalidArgumentError, /seal_mode/);
+  assert.deepEqual(tree(keyPath), [], 'nothing written');
+});
+
+test('KeyManager: corrupt, foreign or mislabelled blobs are refused; nothing written', async (t) => {
+  const keyPath = tempDir(t);
+  const km = new ev.KeyManager({ keyPath, keyId: 'k' });
+  t.after(() => km.close());
+  const keys = await new ev.KeyGenerator({ keyId: 'k', ...SMALL }).generateKeysStream();
+
+  const flipped = Buffer.from(keys.evalBlob);
+  const i = flipped.indexOf('"key_data":"') + 20;
+  flipped[i] = flipped[i] === 0x41 ? 0x42 : 0x41;
+  await expectError(() => km.save({ ...keys, evalBlob: flipped }), ev.CorruptDataError, /EvalKey/);
+  await expectError(() => km.save({ ...keys, encBlob: keys.evalBlob }), ev.CorruptDataError, /EncKey/);
+  await expectError(() => km.save({ ...keys, secBlob: Buffer.from('{"kid": "k"} trailing') }), ev.CorruptDataError, /SecKey/);
+  await expectError(() => km.save(keys, { keyId: 'other' }), ev.CorruptDataError, /"k", not "other"/);
+  const foreign = await new ev.KeyGenerator({ keyId: 'k', ...SMALL }).generateKeysStream();
+  await km.save({ ...keys, evalBlob: foreign.evalBlob }); // parses: same id and parameters...
+  await expectError(() => km.verify(), ev.CorruptDataError, /EvalKey/); // ...but does not belong
+  await km.delete();
+  await expectError(() => km.save({ ...keys, secBlob: 'text' }), ev.InvalidArgumentError, /secBlob must be a Buffer/);
+  await expectError(() => km.save({}), ev.InvalidArgumentError, /no key blob given/);
+  await expectError(() => km.load({ roles: ['PrivateKey'] }), ev.InvalidArgumentError, /unknown role "PrivateKey"; accepted: SecKey, EncKey, EvalKey, MetadataKey/);
+  assert.deepEqual(tree(keyPath), [], 'nothing written');
+});
+
+test('KeyManager: a per-key method without a keyId says so', async (t) => {
+  const km = new ev.KeyManager({ keyPath: tempDir(t) });
+  t.after(() => km.close());
+  await expectError(() => km.load(), ev.InvalidArgumentError, /keyId is required/);
+  await expectError(() => km.verifyKeyId(), ev.InvalidArgumentError, /keyId is required/);
+  await expectError(() => km.load({ keyId: 'bad/id' }), ev.InvalidArgumentError, /key/);
+  await expectError(() => km.verify({ keyId: 'x', kek: 42 }), ev.InvalidArgumentError, /kek must be a Buffer or a string/);
+  await expectError(() => km.verify({ keyId: 'x', kek: 'k', sealKekPath: '/k' }), ev.InvalidArgumentError, /not both/);
+});
+
+test('a local store that cannot be written is a StorageIOError naming the path', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'not-a-directory');
+  fs.writeFileSync(file, 'x');
+  const gen = new ev.KeyGenerator({ keyPath: file, keyId: 'a', ...SMALL });
+  const e = await expectError(() => gen.generateKeys(), ev.StorageIOError, /not a directory/);
+  assert.ok(e.message.includes(file), e.message);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'x');
+});

@@ -1,0 +1,85 @@
+'use strict';
+// The package as a user gets it: `npm pack` (which bundles libenvector.so.0), then
+// `npm install` of the tarball into a new project, the README's example run there, and
+// its TypeScript twin type-checked with `tsc --noEmit` against the installed types.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { tempDir } = require('./helpers');
+
+const PKG = path.resolve(__dirname, '..');
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function installedVersion(name) {
+  return JSON.parse(fs.readFileSync(path.join(PKG, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+
+// The environment of a user: no ENVECTOR_LIB pointing at the checkout.
+function userEnv() {
+  const env = { ...process.env };
+  delete env.ENVECTOR_LIB;
+  return env;
+}
+
+function run(cmd, args, cwd) {
+  try {
+    return execFileSync(cmd, args, { cwd, env: userEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with status ${e.status}:\n${e.stdout}\n${e.stderr}`);
+  }
+}
+
+test("the README's Node example is examples/quickstart.js", () => {
+  const example = fs.readFileSync(path.join(PKG, 'examples', 'quickstart.js'), 'utf8');
+  const blocks = (file) => [...fs.readFileSync(file, 'utf8').matchAll(/```js\n([\s\S]*?)```/g)]
+    .map((m) => m[1])
+    .filter((b) => b.includes("require('envector-keys')"));
+  const own = blocks(path.join(PKG, 'README.md'));
+  assert.equal(own.length, 1, 'bindings/node/README.md has one Node example');
+  assert.equal(own[0], example);
+  // The repository's README, when it shows the Node example, shows this one too.
+  const root = path.resolve(PKG, '..', '..', 'README.md');
+  if (fs.existsSync(root)) for (const b of blocks(root)) assert.equal(b, example, 'README.md: the Node example differs from examples/quickstart.js');
+});
+
+test('npm pack, npm install of the tarball in a new project, the example runs and type-checks', { timeout: 300000 }, (t) => {
+  const dir = tempDir(t, 'envector-pack-');
+  const packed = JSON.parse(run(NPM, ['pack', '--json', '--pack-destination', dir], PKG));
+  const tarball = path.join(dir, packed[0].filename);
+  assert.ok(packed[0].files.some((f) => f.path === 'native/libenvector.so.0'), 'the library is bundled');
+  assert.ok(packed[0].files.some((f) => f.path === 'index.d.ts'));
+  assert.ok(!fs.existsSync(path.join(PKG, '.native-bundled-by-pack')), 'postpack cleaned up');
+
+  const project = path.join(dir, 'project');
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'quickstart', version: '1.0.0', private: true }));
+  // typescript and @types/node at the versions this package's own install fetched (so
+  // npm's cache has them).
+  run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball,
+    `typescript@${installedVersion('typescript')}`, `@types/node@${installedVersion('@types/node')}`], project);
+
+  const where = run(process.execPath, ['-p', "require('envector-keys').libraryPath"], project).trim();
+  assert.equal(where, path.join(fs.realpathSync(project), 'node_modules', 'envector-keys', 'native', 'libenvector.so.0'));
+
+  fs.copyFileSync(path.join(PKG, 'examples', 'quickstart.js'), path.join(project, 'quickstart.js'));
+  const out = run(process.execPath, ['quickstart.js'], project);
+  t.diagnostic(out.trim().split('\n').join(' | '));
+  assert.match(out, /register my-index: EvalKey \d+ bytes/);
+  assert.match(out, /created true, sealed true/);
+  assert.match(out, /verified; key sets: \[ 'my-index' \]/);
+
+  fs.copyFileSync(path.join(PKG, 'examples', 'quickstart.ts'), path.join(project, 'quickstart.ts'));
+  fs.copyFileSync(path.join(PKG, 'examples', 'tsconfig.json'), path.join(project, 'tsconfig.json'));
+  run(path.join(project, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.'], project);
+  // Every part of index.d.ts, as an application uses it.
+  fs.copyFileSync(path.join(__dirname, 'types-check.ts'), path.join(project, 'types-check.ts'));
+  run(path.join(project, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext',
+    '--moduleResolution', 'nodenext', '--types', 'node', 'types-check.ts'], project);
+
+  // And a mistake is caught by the types: tsc is really checking against index.d.ts.
+  fs.writeFileSync(path.join(project, 'quickstart.ts'), "import { KeyGenerator } from 'envector-keys';\nnew KeyGenerator({ keyId: 1 });\n");
+  assert.throws(() => run(path.join(project, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.'], project), /quickstart.ts\(2,\d+\): error TS2322/);
+});
