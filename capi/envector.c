@@ -117,6 +117,13 @@ int envector_keyset_blob(const envector_keyset *ks, int role, uint8_t **out_data
 	return finish(rc, err_id, err);
 }
 
+int envector_keyset_blobs(const envector_keyset *ks, uint8_t *out_data[ENVECTOR_ROLE_COUNT],
+                          size_t out_lens[ENVECTOR_ROLE_COUNT], envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_keyset_blobs(ID(ks), out_data, out_lens, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
 int envector_keyset_roles(const envector_keyset *ks, int out_roles[ENVECTOR_ROLE_COUNT],
                           size_t *out_count, envector_error **err) {
 	uint64_t err_id = 0;

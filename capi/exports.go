@@ -287,11 +287,52 @@ func envectorgo_keyset_blob(ksID C.uint64_t, r C.int, outData **C.uint8_t, outLe
 	if outData == nil || outLen == nil {
 		return c.invalid("out_data or out_len is NULL")
 	}
-	// The envelope is written straight into C memory: no Go copy of a secret is left
-	// to wipe, and no second pass over megabytes of EvalKey.
+	p, n, err := blobToC(o.ks, rl)
+	if err != nil {
+		return c.fail(err)
+	}
+	*outData, *outLen = p, n
+	return 0
+}
+
+//export envectorgo_keyset_blobs
+func envectorgo_keyset_blobs(ksID C.uint64_t, outData **C.uint8_t, outLens *C.size_t, errOut *C.uint64_t) (status C.int) {
+	c := &call{op: "envector_keyset_blobs", errOut: errOut}
+	defer c.recover(&status)
+	o, err := c.keySet(ksID, "ks")
+	if err != nil {
+		return c.fail(err)
+	}
+	defer handles.release(o)
+	if outData == nil || outLens == nil {
+		return c.invalid("out_data or out_lens is NULL")
+	}
+	data := make([]*C.uint8_t, len(core.AllRoles))
+	lens := make([]C.size_t, len(core.AllRoles))
+	for _, r := range o.ks.Roles() {
+		p, n, err := blobToC(o.ks, r)
+		if err != nil {
+			for _, q := range data {
+				if q != nil {
+					C.envectorc_free(unsafe.Pointer(q))
+				}
+			}
+			return c.fail(err)
+		}
+		data[r], lens[r] = p, n
+	}
+	copy(unsafe.Slice(outData, len(core.AllRoles)), data)
+	copy(unsafe.Slice(outLens, len(core.AllRoles)), lens)
+	return 0
+}
+
+// blobToC writes role r's envelope straight into a new C buffer (freed with
+// envector_bytes_free, which zeroes it when it held a secret): no Go copy of a secret
+// is left to wipe, and no second pass over megabytes of EvalKey.
+func blobToC(ks *core.KeySet, r core.Role) (*C.uint8_t, C.size_t, error) {
 	var p unsafe.Pointer
-	blob, err := o.ks.BlobTo(rl, func(n int) ([]byte, error) {
-		buf, aerr := cAlloc(n, rl.Secret())
+	blob, err := ks.BlobTo(r, func(n int) ([]byte, error) {
+		buf, aerr := cAlloc(n, r.Secret())
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -302,11 +343,9 @@ func envectorgo_keyset_blob(ksID C.uint64_t, r C.int, outData **C.uint8_t, outLe
 		if p != nil {
 			C.envectorc_free(p)
 		}
-		return c.fail(err)
+		return nil, 0, err
 	}
-	*outData = (*C.uint8_t)(p)
-	*outLen = C.size_t(len(blob))
-	return 0
+	return (*C.uint8_t)(p), C.size_t(len(blob)), nil
 }
 
 //export envectorgo_keyset_roles

@@ -208,6 +208,16 @@ ENVECTOR_API int envector_keyset_free(envector_keyset *ks);
 ENVECTOR_API int envector_keyset_blob(const envector_keyset *ks, int role, uint8_t **out_data,
                                       size_t *out_len, envector_error **err);
 
+/* Copies the envelope of every role ks holds in one call, as envector_keyset_blob
+ * would one by one: for each role r (0..3), out_data[r] receives a new buffer the
+ * caller frees with envector_bytes_free (zeroed there when it held a secret) and
+ * out_lens[r] its length, or NULL and 0 when ks does not hold r. On failure nothing
+ * is allocated and out_data and out_lens are left as they were.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer), INTERNAL. */
+ENVECTOR_API int envector_keyset_blobs(const envector_keyset *ks,
+                                       uint8_t *out_data[ENVECTOR_ROLE_COUNT],
+                                       size_t out_lens[ENVECTOR_ROLE_COUNT], envector_error **err);
+
 /* Lists the roles ks holds, in role order: out_roles (room for ENVECTOR_ROLE_COUNT
  * ints) receives them and *out_count their number.
  * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer). */

@@ -65,6 +65,18 @@ TEST(Flow, Whole) {
     EXPECT_NE(plain[r].find(std::string("\"format\": \"") + formats[r] + "\""), std::string::npos);
   }
 
+  // All blobs in one call: the same bytes as one role at a time.
+  {
+    uint8_t *data[ENVECTOR_ROLE_COUNT] = {};
+    size_t lens[ENVECTOR_ROLE_COUNT] = {};
+    ASSERT_EQ(envector_keyset_blobs(ks.get(), data, lens, err.out()), ENVECTOR_OK) << err.msg();
+    for (int r = 0; r < ENVECTOR_ROLE_COUNT; r++) {
+      ASSERT_NE(data[r], nullptr) << r;
+      EXPECT_EQ(std::string(reinterpret_cast<const char *>(data[r]), lens[r]), plain[r]) << r;
+      EXPECT_EQ(envector_bytes_free(data[r]), ENVECTOR_OK);
+    }
+  }
+
   // Rebuild from blobs: the same bytes come back.
   {
     int rs[] = {0, 1, 2, 3};

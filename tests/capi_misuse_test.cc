@@ -52,6 +52,15 @@ TEST_F(Misuse, NullHandle) {
          {"envector_keyset_blob", "ks is NULL"});
   EXPECT_EQ(data, kUntouchedBytes);
   EXPECT_EQ(len, 777u);
+  uint8_t *all[ENVECTOR_ROLE_COUNT] = {kUntouchedBytes, kUntouchedBytes, kUntouchedBytes,
+                                       kUntouchedBytes};
+  size_t lens[ENVECTOR_ROLE_COUNT] = {7, 7, 7, 7};
+  expect(envector_keyset_blobs(nullptr, all, lens, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"envector_keyset_blobs", "ks is NULL"});
+  for (int i = 0; i < ENVECTOR_ROLE_COUNT; i++) {
+    EXPECT_EQ(all[i], kUntouchedBytes);
+    EXPECT_EQ(lens[i], 7u);
+  }
   int r[4];
   size_t n = 9;
   expect(envector_keyset_roles(nullptr, r, &n, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT, {"NULL"});
@@ -162,6 +171,12 @@ TEST_F(Misuse, NullOutPointer) {
          {"NULL"});
   expect(envector_keyset_blob(ks.get(), 0, &data, nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(data, nullptr);
+  uint8_t *all[ENVECTOR_ROLE_COUNT] = {};
+  size_t lens[ENVECTOR_ROLE_COUNT] = {};
+  expect(envector_keyset_blobs(ks.get(), nullptr, lens, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"out_data or out_lens is NULL"});
+  expect(envector_keyset_blobs(ks.get(), all, nullptr, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+  for (uint8_t *p : all) EXPECT_EQ(p, nullptr);
   size_t n = 0;
   int r[4];
   expect(envector_keyset_roles(ks.get(), nullptr, &n, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
@@ -352,6 +367,16 @@ TEST_F(Misuse, MissingKeyAndRole) {
   expect(envector_keyset_blob(noMeta.get(), ENVECTOR_ROLE_METADATAKEY, &data, &len, err.out()),
          ENVECTOR_ERR_NOT_FOUND, {"MetadataKey"});
   EXPECT_EQ(data, kUntouchedBytes);
+  uint8_t *all[ENVECTOR_ROLE_COUNT] = {};
+  size_t lens[ENVECTOR_ROLE_COUNT] = {};
+  ASSERT_EQ(envector_keyset_blobs(noMeta.get(), all, lens, err.out()), ENVECTOR_OK) << err.msg();
+  EXPECT_EQ(all[ENVECTOR_ROLE_METADATAKEY], nullptr); // not held: NULL and 0, not an error
+  EXPECT_EQ(lens[ENVECTOR_ROLE_METADATAKEY], 0u);
+  for (int r : {ENVECTOR_ROLE_SECKEY, ENVECTOR_ROLE_ENCKEY, ENVECTOR_ROLE_EVALKEY}) {
+    EXPECT_NE(all[r], nullptr) << r;
+    EXPECT_GT(lens[r], 0u) << r;
+    envector_bytes_free(all[r]);
+  }
   ASSERT_EQ(envector_store_save(st.get(), noMeta.get(), err.out()), ENVECTOR_OK);
   int want[] = {ENVECTOR_ROLE_METADATAKEY};
   expect(envector_store_load(st.get(), "nometa", want, 1, &out, err.out()), ENVECTOR_ERR_NOT_FOUND,

@@ -35,6 +35,10 @@ const decl = {
   envector_keygen: 'int envector_keygen(const char *options_json, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_keyset_free: 'int envector_keyset_free(envector_keyset *ks)',
   envector_keyset_blob: 'int envector_keyset_blob(const envector_keyset *ks, int role, _Out_ void **out_data, _Out_ size_t *out_len, _Out_ envector_error **err)',
+  // out_data and out_lens (arrays of ENVECTOR_ROLE_COUNT) are given as BigUint64Arrays,
+  // which the library fills in place: pointers and size_t are 64 bits on the platforms
+  // the package supports (package.json "os": linux, 64-bit).
+  envector_keyset_blobs: 'int envector_keyset_blobs(const envector_keyset *ks, void *out_data, void *out_lens, _Out_ envector_error **err)',
   envector_keyset_roles: 'int envector_keyset_roles(const envector_keyset *ks, _Out_ int *out_roles, _Out_ size_t *out_count, _Out_ envector_error **err)',
   envector_keyset_id: 'int envector_keyset_id(const envector_keyset *ks, _Out_ void **out_id, _Out_ envector_error **err)',
   envector_keyset_sealed: 'int envector_keyset_sealed(const envector_keyset *ks, _Out_ int *out_sealed, _Out_ envector_error **err)',

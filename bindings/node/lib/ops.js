@@ -4,23 +4,13 @@
 // header: role numbers, statuses, and who frees what.
 
 const { koffi, fn, ROLES } = require('./native');
-const { STATUS, InvalidArgumentError } = require('./errors');
-const { call, soft, release } = require('./run');
+const { InvalidArgumentError } = require('./errors');
+const { call, release } = require('./run');
 
 /** The KeyBlobs property of each role, in role order. */
 const BLOB_KEYS = Object.freeze(['secBlob', 'encBlob', 'evalBlob', 'metadataBlob']);
 const ALL_ROLES = Object.freeze(ROLES.map((_, i) => i));
-
-// copyOut copies a library buffer into a new Buffer of its own (never a pooled slab, so
-// the caller may wipe it) and frees the library's buffer at once; envector_bytes_free
-// zeroes buffers that held secrets. Both stay in C: no call into Go.
-function copyOut(ptr, len) {
-  try {
-    return Buffer.from(koffi.view(ptr, len).slice(0));
-  } finally {
-    fn.envector_bytes_free(ptr);
-  }
-}
+const SECRET_ROLES = Object.freeze([0, 3]); // SecKey, MetadataKey
 
 function* keygen(optionsJSON) {
   const out = [null];
@@ -34,26 +24,25 @@ function* storeOpen(optionsJSON) {
   return out[0];
 }
 
-const SECRET_ROLES = new Set([0, 3]); // SecKey, MetadataKey
-
-// blobs reads the envelope of every role into a KeyBlobs object; a role the key set
-// does not hold answers NOT_FOUND (its error object freed unread) and is null. One call
-// at a time: measured, four concurrent calls into Go from koffi's worker threads take
-// longer than four in a row.
+// blobs reads the envelope of every role into a KeyBlobs object in one call
+// (envector_keyset_blobs); a role the key set does not hold is null. Every library
+// buffer is copied and freed at once.
 function* blobs(ks) {
+  const data = new BigUint64Array(ROLES.length);
+  const lens = new BigUint64Array(ROLES.length);
+  yield call('envector_keyset_blobs', ks, data, lens);
   const keys = {};
   try {
     for (const r of ALL_ROLES) {
-      const data = [null];
-      const len = [0];
-      const res = yield soft(call('envector_keyset_blob', ks, r, data, len), STATUS.NOT_FOUND);
-      if (res instanceof Error) throw res;
-      keys[BLOB_KEYS[r]] = res === 0 ? copyOut(data[0], len[0]) : null;
+      // A Buffer of its own (never a pooled slab), so that the caller may wipe it.
+      keys[BLOB_KEYS[r]] = data[r] === 0n ? null : Buffer.from(koffi.view(data[r], Number(lens[r])).slice(0));
     }
   } catch (e) {
-    // Secrets copied before the failure are not returned: wipe them.
     for (const r of SECRET_ROLES) if (keys[BLOB_KEYS[r]]) keys[BLOB_KEYS[r]].fill(0);
     throw e;
+  } finally {
+    // Stays in C (no call into Go); zeroes the buffers that held secrets.
+    for (const p of data) if (p !== 0n) fn.envector_bytes_free(p);
   }
   return keys;
 }
