@@ -14,7 +14,7 @@ BENCHTIME   ?= 40x
 BENCHCOUNT  ?= 5
 FUZZTIME    ?= 60s
 
-.PHONY: all build bin lib demo deps test lint gotest ctest bench fuzz install clean
+.PHONY: all build bin lib demo deps test lint gotest ctest nodetest bench fuzz install clean
 
 all: build
 
@@ -44,7 +44,7 @@ $(MOTO):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.1.14'
 
-test: lint gotest ctest
+test: lint gotest ctest nodetest
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -60,6 +60,11 @@ ctest: deps $(CMAKE_DIR)/build.ninja
 	cmake --build $(CMAKE_DIR)
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure -j2 --no-tests=error
 
+# The Node binding: npm install in bindings/node (koffi; the library from the CMake
+# build), then its node:test suite, which also packs and installs it into a new project.
+nodetest: deps lib
+	npm --prefix bindings/node run check
+
 install: lib
 	cmake --install $(CMAKE_DIR) --prefix $(PREFIX)
 
@@ -72,6 +77,18 @@ bench: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkKeygen$$' -benchtime 200x -count 3 ./capi/ | tee -a build/bench.txt
 	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 10x ./cmd/envector-keygen/ | tee -a build/bench.txt
 	@awk -f scripts/benchratio.awk build/bench.txt
+	@# Key generation through the library from non-Go hosts, against the Go API
+	@# (internal/benchbase) in alternating blocks; the library runs at GOGC 200
+	@# (capi/gc.go), so each is also compared with the Go API at GOGC 200.
+	cmake --build $(CMAKE_DIR) --target envector_go keygen_c_host
+	$(GO) build -o build/benchbase ./internal/benchbase
+	$(PYTHON) scripts/bench_interleave.py --label "C ABI keygen from a C program vs Go API" \
+	  $(CMAKE_DIR)/bench/keygen_c_host -- build/benchbase | tee -a build/bench.txt
+	$(PYTHON) scripts/bench_interleave.py --label "C ABI keygen from a C program vs Go API" \
+	  --baseline-env GOGC=200 $(CMAKE_DIR)/bench/keygen_c_host -- build/benchbase | tee -a build/bench.txt
+	npm --prefix bindings/node install --no-audit --no-fund --silent
+	node bindings/node/bench/bench_stream.js --blocks 8 | tee -a build/bench.txt
+	node bindings/node/bench/bench_stream.js --blocks 8 --baseline-gogc 200 | tee -a build/bench.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME) -parallel 1 ./core/
