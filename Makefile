@@ -70,7 +70,7 @@ install: lib
 
 # Benchmarks, each beside its baseline in the same run; prints the ratios the README
 # reports.
-bench: deps
+bench: deps $(CMAKE_DIR)/build.ninja
 	mkdir -p build
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/ | tee build/bench.txt
 	$(GO) test -run '^$$' -bench AWSDefault -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/store/ | tee -a build/bench.txt
