@@ -4,6 +4,7 @@
  * of returned buffers and the static strings live here. No key logic. */
 
 #define _DEFAULT_SOURCE /* explicit_bzero */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,10 +31,13 @@ static int finish(int rc, uint64_t err_id, envector_error **err) {
 
 /* Every buffer returned to the caller has this header in front. The magic word says
  * the memory is ours and whether it held secrets; size is the length after the
- * header. 16 bytes keep the data as aligned as malloc's. */
+ * header, capacity what was allocated for it. 32 bytes keep the data as aligned as
+ * malloc's. */
 typedef struct {
 	uint64_t magic;
 	uint64_t size;
+	uint64_t capacity;
+	uint64_t reserved;
 } buffer_header;
 
 #define MAGIC_PUBLIC UINT64_C(0x2d66756263657665) /* "evecbuf-" */
@@ -48,12 +52,72 @@ static void wipe(void *p, size_t n) {
 #endif
 }
 
+/* Large public buffers (EvalKey and EncKey envelopes: megabytes) are kept for reuse
+ * when freed, at most REUSE_SLOTS of them. A host that copies each blob and frees it
+ * at once (the Python and Node bindings) would otherwise have malloc hand the memory
+ * back to the kernel after every key set and fault it in again for the next, which
+ * measurably costs more than the copy. Secret buffers are never kept: they are zeroed
+ * and freed. A kept buffer's magic is cleared, so freeing it twice is still an error. */
+#define REUSE_MIN ((size_t)256 * 1024)
+#define REUSE_SLOTS 2
+
+static pthread_mutex_t reuse_mu = PTHREAD_MUTEX_INITIALIZER;
+static buffer_header *reuse[REUSE_SLOTS];
+
+/* take_reusable returns a kept buffer with room for n bytes and at most twice that, or
+ * NULL. */
+static buffer_header *take_reusable(size_t n) {
+	buffer_header *h = NULL;
+	pthread_mutex_lock(&reuse_mu);
+	for (int i = 0; i < REUSE_SLOTS; i++) {
+		buffer_header *c = reuse[i];
+		if (c != NULL && c->capacity >= n && c->capacity / 2 <= n &&
+		    (h == NULL || c->capacity < h->capacity)) {
+			h = c;
+		}
+	}
+	for (int i = 0; i < REUSE_SLOTS; i++)
+		if (reuse[i] == h) reuse[i] = NULL;
+	pthread_mutex_unlock(&reuse_mu);
+	return h;
+}
+
+/* keep_or_free keeps h (a public buffer whose magic is cleared) in place of an empty
+ * slot or the smallest smaller one, and frees whatever it displaces. */
+static void keep_or_free(buffer_header *h) {
+	pthread_mutex_lock(&reuse_mu);
+	int slot = -1;
+	for (int i = 0; i < REUSE_SLOTS; i++) {
+		if (reuse[i] == NULL) {
+			slot = i;
+			break;
+		}
+		if (reuse[i]->capacity < h->capacity &&
+		    (slot < 0 || reuse[i]->capacity < reuse[slot]->capacity)) {
+			slot = i;
+		}
+	}
+	buffer_header *out = h;
+	if (slot >= 0) {
+		out = reuse[slot];
+		reuse[slot] = h;
+	}
+	pthread_mutex_unlock(&reuse_mu);
+	free(out); /* NULL when a slot was empty */
+}
+
 void *envectorc_alloc(size_t n, int secret) {
 	if (n > SIZE_MAX - sizeof(buffer_header)) return NULL;
-	buffer_header *h = malloc(sizeof(buffer_header) + n);
-	if (h == NULL) return NULL;
+	buffer_header *h = NULL;
+	if (!secret && n >= REUSE_MIN) h = take_reusable(n);
+	if (h == NULL) {
+		h = malloc(sizeof(buffer_header) + n);
+		if (h == NULL) return NULL;
+		h->capacity = n;
+	}
 	h->magic = secret ? MAGIC_SECRET : MAGIC_PUBLIC;
 	h->size = n;
+	h->reserved = 0;
 	return h + 1;
 }
 
@@ -62,6 +126,11 @@ static int buffer_free(void *p) {
 	buffer_header *h = (buffer_header *)p - 1;
 	if (h->magic != MAGIC_PUBLIC && h->magic != MAGIC_SECRET) {
 		return ENVECTOR_ERR_INVALID_ARGUMENT; /* not ours, or freed already */
+	}
+	if (h->magic == MAGIC_PUBLIC && h->capacity >= REUSE_MIN) {
+		h->magic = 0;
+		keep_or_free(h);
+		return ENVECTOR_OK;
 	}
 	if (h->magic == MAGIC_SECRET) wipe(p, h->size);
 	wipe(h, sizeof *h);

@@ -161,8 +161,11 @@ ENVECTOR_API int envector_error_free(envector_error *err);
  * Memory returned by the library
  * --------------------------------------------------------------------------------- */
 
-/* Frees a buffer returned by envector_keyset_blob, zeroing it first if it held secret
- * key material. NULL: nothing to do, ENVECTOR_OK. As with free(3), passing a pointer the
+/* Frees a buffer returned by envector_keyset_blob or envector_keyset_blobs, zeroing it
+ * first if it held secret key material. The library keeps up to two freed public
+ * buffers of 256 KiB or more (EvalKey and EncKey envelopes) to hand out again, so that
+ * a host copying and freeing blobs does not fault in fresh memory for every key set;
+ * secret buffers are never kept. NULL: nothing to do, ENVECTOR_OK. As with free(3), passing a pointer the
  * library did not return, or freeing twice, is undefined behaviour; the library checks
  * a marker in front of the buffer and returns ENVECTOR_ERR_INVALID_ARGUMENT, freeing
  * nothing, when it can tell. */
