@@ -14,7 +14,7 @@ BENCHTIME   ?= 40x
 BENCHCOUNT  ?= 5
 FUZZTIME    ?= 60s
 
-.PHONY: all build bin lib demo deps test lint gotest ctest nodetest bench fuzz install clean
+.PHONY: all build bin lib demo deps test lint gotest ctest pytest nodetest bench fuzz install clean
 
 all: build
 
@@ -44,7 +44,7 @@ $(MOTO):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.1.14'
 
-test: lint gotest ctest nodetest
+test: lint gotest ctest pytest nodetest
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -59,6 +59,11 @@ gotest: deps
 ctest: deps $(CMAKE_DIR)/build.ninja
 	cmake --build $(CMAKE_DIR)
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure -j2 --no-tests=error
+
+# The Python binding: pytest (into build/venv) over bindings/python/tests, which also
+# pip-installs the package into a new virtual environment and runs its example there.
+pytest: deps lib
+	bindings/python/scripts/check
 
 # The Node binding: npm install in bindings/node (koffi; the library from the CMake
 # build), then its node:test suite, which also packs and installs it into a new project.
@@ -86,6 +91,8 @@ bench: deps $(CMAKE_DIR)/build.ninja
 	  $(CMAKE_DIR)/bench/keygen_c_host -- build/benchbase | tee -a build/bench.txt
 	$(PYTHON) scripts/bench_interleave.py --label "C ABI keygen from a C program vs Go API" \
 	  --baseline-env GOGC=200 $(CMAKE_DIR)/bench/keygen_c_host -- build/benchbase | tee -a build/bench.txt
+	PYTHONPATH=bindings/python $(VENV)/bin/python bindings/python/bench/bench_stream.py --blocks 8 | tee -a build/bench.txt
+	PYTHONPATH=bindings/python $(VENV)/bin/python bindings/python/bench/bench_stream.py --blocks 8 --baseline-gogc 200 | tee -a build/bench.txt
 	npm --prefix bindings/node install --no-audit --no-fund --silent
 	node bindings/node/bench/bench_stream.js --blocks 8 | tee -a build/bench.txt
 	node bindings/node/bench/bench_stream.js --blocks 8 --baseline-gogc 200 | tee -a build/bench.txt

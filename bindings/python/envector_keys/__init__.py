@@ -1,0 +1,72 @@
+"""envector-keys: the key sets of enVector encrypted vector search, made, sealed, stored
+(local directory or AWS) and verified by libenvector, the Go core behind the C ABI of
+include/envector.h, called through ctypes. No key logic is written in Python.
+
+    from envector_keys import init, KeyGenerator, KeyManager
+
+The library's Go runtime does not survive ``fork()`` without ``exec()``: in a child
+forked after this package was imported every call raises :class:`ForkedProcessError`;
+use the ``spawn`` or ``forkserver`` start method of :mod:`multiprocessing`.
+"""
+
+from __future__ import annotations
+
+from . import _native
+from ._api import (
+    ROLES,
+    InitResult,
+    KeyBlobs,
+    KeyGenerator,
+    KeyManager,
+    init,
+    init_index_config,
+)
+from .errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    ClosedError,
+    CorruptDataError,
+    EnvectorError,
+    ForkedProcessError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    RemoteStoreError,
+    StorageIOError,
+)
+
+__version__ = "0.1.0"
+
+#: The path of the loaded libenvector, and where it was found.
+library_path: str = _native.library_path
+library_from: str = _native.library_from
+
+
+def library_version() -> str:
+    """The version of the loaded libenvector, e.g. '0.1.0'."""
+    return _native.version()
+
+
+__all__ = [
+    "KeyGenerator",
+    "KeyManager",
+    "KeyBlobs",
+    "InitResult",
+    "init",
+    "init_index_config",
+    "ROLES",
+    "library_version",
+    "library_path",
+    "library_from",
+    "EnvectorError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "CorruptDataError",
+    "StorageIOError",
+    "RemoteStoreError",
+    "InternalError",
+    "ClosedError",
+    "ForkedProcessError",
+]

@@ -1,0 +1,503 @@
+"""The public API: KeyGenerator, KeyManager, init and init_index_config. Options are
+written as the library's options JSON and checked by the library; nothing here knows
+what a valid preset, dim or KEK is."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from . import _native as n
+from . import _ops as ops
+from ._ops import KeyBlobs
+from .errors import (
+    STATUS,
+    AlreadyExistsError,
+    ClosedError,
+    InvalidArgumentError,
+    NotFoundError,
+    StorageIOError,
+)
+
+__all__ = ["KeyGenerator", "KeyManager", "InitResult", "KeyBlobs", "init", "init_index_config", "ROLES"]
+
+#: The roles of a key set, as ``load(roles=...)`` names them.
+ROLES = n.ROLES
+
+PathLike = Union[str, "os.PathLike[str]"]
+BytesLike = Union[bytes, bytearray, memoryview]
+RegisterFn = Callable[[str, bytes, Dict[str, Any]], Any]
+
+
+def _path(who: str, name: str, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        p: Union[str, bytes] = os.fspath(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{who}: {name} must be a path (str or os.PathLike), not {type(value).__name__}") from None
+    if isinstance(p, bytes):
+        return os.fsdecode(p)
+    return p
+
+
+def _options_json(who: str, options: Mapping[str, Any]) -> bytes:
+    """The options JSON of include/envector.h: the options that are not None; a
+    bytes-like seed becomes hex. Values are checked by the library."""
+    out: Dict[str, Any] = {}
+    for k, v in options.items():
+        if v is None:
+            continue
+        if k in ("key_path", "seal_kek_path"):
+            v = _path(who, k, v)
+        elif k == "seed" and isinstance(v, (bytes, bytearray, memoryview)):
+            v = bytes(v)
+            if len(v) != 64:
+                raise InvalidArgumentError(f"{who}: seed must be 64 bytes (or 128 hex characters); got {len(v)} bytes")
+            v = v.hex()
+        elif k == "dim_list" and isinstance(v, (tuple, range)):
+            v = list(v)
+        out[k] = v
+    try:
+        return json.dumps(out, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError) as e:
+        raise InvalidArgumentError(f"{who}: options cannot be written as JSON: {e}") from e
+
+
+def _require_key_id(who: str, key_id: Any) -> str:
+    if not isinstance(key_id, str) or key_id == "":
+        got = "an empty string" if key_id == "" else type(key_id).__name__
+        raise InvalidArgumentError(f"{who}: key_id is required (a str such as 'my-index'), got {got}")
+    return key_id
+
+
+def _role_numbers(who: str, roles: Optional[Sequence[str]]) -> Optional[List[int]]:
+    if roles is None:
+        return None
+    if isinstance(roles, (str, bytes)) or not isinstance(roles, Sequence) or len(roles) == 0:
+        raise InvalidArgumentError(
+            f"{who}: roles must be a non-empty list of role names ({', '.join(ROLES)}), e.g. ['EncKey', 'EvalKey']; "
+            f"got {roles!r}"
+        )
+    out = []
+    for r in roles:
+        if r not in ROLES:
+            raise InvalidArgumentError(f"{who}: unknown role {r!r}; accepted: {', '.join(ROLES)}")
+        out.append(ROLES.index(r))
+    return out
+
+
+# ---- KEK input -------------------------------------------------------------------------------
+
+_KEK_READ_LIMIT = 4096  # the accepted forms are at most 45 bytes; more is read only to be refused
+
+
+def _read_kek_file(who: str, path: Any) -> bytearray:
+    """The bytes of a KEK file in a bytearray the caller wipes (_wipe); the library parses
+    them. No copy that cannot be wiped is made."""
+    p = _path(who, "seal_kek_path", path) or ""
+    buf = bytearray(_KEK_READ_LIMIT + 1)
+    try:
+        with open(p, "rb", buffering=0) as f:
+            got = 0
+            while got < len(buf):
+                k = f.readinto(memoryview(buf)[got:])
+                if not k:
+                    break
+                got += k
+    except FileNotFoundError as e:
+        _wipe(buf)
+        raise NotFoundError(f"{who}: no KEK file at {p} ({e.strerror})") from None
+    except OSError as e:
+        _wipe(buf)
+        raise StorageIOError(f"{who}: cannot read the KEK file {p}: {e.strerror or e}") from None
+    del buf[got:]
+    return buf
+
+
+def _wipe(buf: Optional[bytearray]) -> None:
+    if buf is not None:
+        for i in range(len(buf)):
+            buf[i] = 0
+
+
+def _kek_input(who: str, kek: Any, seal_kek_path: Any) -> Optional[Any]:
+    if kek is not None and seal_kek_path is not None:
+        raise InvalidArgumentError(f"{who}: give kek or seal_kek_path, not both")
+    if kek is not None:
+        if isinstance(kek, str):
+            return bytearray(kek.encode("utf-8"))
+        if isinstance(kek, (bytes, bytearray, memoryview)):
+            return kek
+        raise InvalidArgumentError(
+            f"{who}: kek must be bytes or str (the KEK: 32 raw bytes, 64 hex characters or 44 base64 "
+            f"characters), not {type(kek).__name__}"
+        )
+    if seal_kek_path is not None:
+        return _read_kek_file(who, seal_kek_path)
+    return None
+
+
+# ---- KeyGenerator ----------------------------------------------------------------------------
+
+
+class KeyGenerator:
+    """Makes key sets: :meth:`generate_keys` writes one to ``<key_path>/<key_id>/`` (the
+    local store), :meth:`generate_keys_stream` returns its envelopes as bytes. Holds no
+    native resource.
+
+    ``key_id`` is required. ``dim_list`` (powers of two from 32 to 4096; default all),
+    ``preset`` (``'ip0'``, ``'ip1'``), ``eval_mode`` (``'rmp'``, ``'mm'``), ``seal_mode``
+    (``'none'``, ``'aes'`` with ``seal_kek_path``), ``metadata_encryption`` and ``seed``
+    (64 bytes or 128 hex characters; tests only) are checked by the library when keys
+    are made; its messages name them as the C options do (``dim_list``).
+    """
+
+    def __init__(
+        self,
+        key_path: PathLike = "./keys",
+        key_id: Optional[str] = None,
+        dim_list: Optional[Sequence[int]] = None,
+        preset: str = "ip0",
+        eval_mode: str = "rmp",
+        seal_mode: str = "none",
+        seal_kek_path: Optional[PathLike] = None,
+        metadata_encryption: bool = True,
+        seed: Optional[Union[str, BytesLike]] = None,
+    ) -> None:
+        self.key_id: str = _require_key_id("KeyGenerator", key_id)
+        self.key_path: str = _path("KeyGenerator", "key_path", key_path) or "./keys"
+        self._json = _options_json(
+            "KeyGenerator",
+            {
+                "key_id": key_id,
+                "key_path": self.key_path,
+                "dim_list": dim_list,
+                "preset": preset,
+                "eval_mode": eval_mode,
+                "seal_mode": seal_mode,
+                "seal_kek_path": seal_kek_path,
+                "metadata_encryption": metadata_encryption,
+                "seed": seed,
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"KeyGenerator(key_path={self.key_path!r}, key_id={self.key_id!r})"
+
+    def generate_keys(self) -> None:
+        """Generates the key set and saves it in ``<key_path>/<key_id>/``: all or nothing,
+        never overwriting (:class:`AlreadyExistsError` when that directory holds anything)."""
+        ops.generate_to_store(self._json)
+
+    def generate_keys_stream(self) -> KeyBlobs:
+        """Generates the key set in memory (nothing is written) and returns its envelopes:
+        ``{'sec_blob', 'enc_blob', 'eval_blob', 'metadata_blob'}`` as bytes
+        (``metadata_blob`` None without metadata encryption). With ``seal_mode='aes'``
+        the secret ones are sealed."""
+        return ops.generate_stream(self._json)
+
+
+# ---- KeyManager ------------------------------------------------------------------------------
+
+
+class KeyManager:
+    """A key store (local directory or AWS) and, optionally, the key id its methods work
+    on (each also takes ``key_id``).
+
+    The store is opened on first use (so ``AWS_*`` variables set before then are seen)
+    and freed by :meth:`close`, which is idempotent; a KeyManager is a context manager.
+    Using it after close raises :class:`ClosedError`. One KeyManager may be used from
+    several threads at once.
+    """
+
+    def __init__(
+        self,
+        key_id: Optional[str] = None,
+        key_store: str = "local",
+        key_path: PathLike = "./keys",
+        region_name: Optional[str] = None,
+        bucket_name: Optional[str] = None,
+        secret_prefix: Optional[str] = None,
+    ) -> None:
+        if key_id is not None:
+            _require_key_id("KeyManager", key_id)
+        self.key_id: Optional[str] = key_id
+        self.key_store: str = key_store
+        self.key_path: Optional[str] = _path("KeyManager", "key_path", key_path)
+        self._json = _options_json(
+            "KeyManager",
+            {
+                "key_store": key_store,
+                "key_path": self.key_path,
+                "region_name": region_name,
+                "bucket_name": bucket_name,
+                "secret_prefix": secret_prefix,
+            },
+        )
+        self._store: Optional[ops.Store] = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("open" if self._store is not None else "not opened")
+        where = f"key_path={self.key_path!r}" if self.key_store == "local" else f"key_store={self.key_store!r}"
+        return f"KeyManager(key_id={self.key_id!r}, {where}, {state})"
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _handle(self, who: str) -> ops.Store:
+        st = self._store
+        if st is not None and not self._closed:
+            return st
+        with self._lock:
+            if self._closed:
+                raise ClosedError(f"KeyManager.{who}: the KeyManager is closed")
+            if self._store is None:
+                self._store = ops.store_open(self._json, owner="KeyManager")
+            return self._store
+
+    def _key_id(self, who: str, key_id: Optional[str]) -> bytes:
+        kid = _require_key_id(f"KeyManager.{who}", key_id if key_id is not None else self.key_id)
+        return ops.encode_id(kid, f"KeyManager.{who}")
+
+    def open(self) -> "KeyManager":
+        """Opens the store now (otherwise the first operation does); returns self."""
+        self._handle("open")
+        return self
+
+    def save(self, keys: Mapping[str, Optional[BytesLike]], key_id: Optional[str] = None) -> None:
+        """Saves a key set (``{'sec_blob', 'enc_blob', 'eval_blob', 'metadata_blob'}``, as
+        :meth:`KeyGenerator.generate_keys_stream` or :meth:`load` return it) under key_id:
+        every envelope is checked, and the store writes all or nothing, never overwriting
+        (:class:`AlreadyExistsError`)."""
+        kid = self._key_id("save", key_id)
+        st = self._handle("save")
+        with ops.from_blobs(kid.decode("utf-8"), keys, "KeyManager.save") as ks:
+            st.save(ks)
+
+    def load(self, key_id: Optional[str] = None, roles: Optional[Sequence[str]] = None) -> KeyBlobs:
+        """Loads the key set: every role present, or ``roles`` (e.g. ``['EncKey',
+        'EvalKey']``; the others are None). Each envelope is checked; nothing is unsealed."""
+        kid = self._key_id("load", key_id)
+        nums = _role_numbers("KeyManager.load", roles)
+        ks = self._handle("load").load(kid, nums)
+        assert ks is not None
+        with ks:
+            return ks.blobs()
+
+    def delete(self, key_id: Optional[str] = None, immediate: bool = False) -> None:
+        """Deletes the key set. ``immediate=True`` deletes AWS secrets without the recovery
+        window (during which their names stay taken); the local store always deletes at once."""
+        kid = self._key_id("delete", key_id)
+        if not isinstance(immediate, bool):
+            raise InvalidArgumentError("KeyManager.delete: immediate must be True or False")
+        self._handle("delete").delete(kid, n.DELETE_IMMEDIATE if immediate else 0)
+
+    def verify_key_id(self, key_id: Optional[str] = None) -> bool:
+        """Whether the store holds a complete key set (SecKey, EncKey and EvalKey) under key_id."""
+        kid = self._key_id("verify_key_id", key_id)
+        return self._handle("verify_key_id").exists(kid)
+
+    def list_keys(self) -> List[str]:
+        """The key ids in the store, sorted."""
+        return self._handle("list_keys").list()
+
+    def verify(
+        self,
+        key_id: Optional[str] = None,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> bool:
+        """Loads the key set and proves its keys belong together: EncKey encrypts what
+        SecKey decrypts, and every evaluation key is a key under SecKey. A sealed key set
+        needs its KEK (``seal_kek_path`` or ``kek``). Returns True, or raises
+        (:class:`CorruptDataError`, :class:`AuthenticationError`, ...)."""
+        kid = self._key_id("verify", key_id)
+        st = self._handle("verify")
+        k = _kek_input("KeyManager.verify", kek, seal_kek_path)
+        try:
+            ks = st.load(kid)
+            assert ks is not None
+            with ks:
+                ks.verify(k)
+        finally:
+            if isinstance(k, bytearray):
+                _wipe(k)
+        return True
+
+    def close(self) -> None:
+        """Frees the store handle. Idempotent; later calls raise :class:`ClosedError`.
+        Operations already under way on other threads finish (the library waits for
+        them) or raise ClosedError."""
+        with self._lock:
+            self._closed = True
+            st, self._store = self._store, None
+        if st is not None:
+            st.close()
+
+    def __enter__(self) -> "KeyManager":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---- init ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What :func:`init` did: the key set's id, whether it was created (and registered)
+    now, whether its secret keys are sealed, and its envelopes (repr shows sizes only)."""
+
+    key_id: str
+    created: bool
+    registered: bool
+    sealed: bool
+    keys: KeyBlobs
+
+
+def _register_info(settings: Dict[str, Any]) -> Dict[str, Any]:
+    """The key settings given to register: those in effect for the store used, no seed."""
+    skip = {"key_id"}
+    skip |= {"region_name", "bucket_name", "secret_prefix"} if settings["key_store"] == "local" else {"key_path"}
+    info = {k: v for k, v in settings.items() if v is not None and k not in skip}
+    if "key_path" in info:
+        info["key_path"] = _path("init", "key_path", info["key_path"])
+    if "seal_kek_path" in info:
+        info["seal_kek_path"] = _path("init", "seal_kek_path", info["seal_kek_path"])
+    if "dim_list" in info:
+        info["dim_list"] = list(info["dim_list"])
+    return info
+
+
+def _existing(ks: ops.KeySet, key_id: str, seal_kek_path: Any) -> InitResult:
+    # A key set found in the store; a sealed one is checked against the KEK of
+    # seal_kek_path, when given, so that a wrong KEK fails now rather than at first use.
+    with ks:
+        sealed = ks.sealed()
+        keys = ks.blobs()
+        if sealed and seal_kek_path is not None:
+            kek = _read_kek_file("init", seal_kek_path)
+            try:
+                ks.unseal(kek).close()
+            finally:
+                _wipe(kek)
+    return InitResult(key_id=key_id, created=False, registered=False, sealed=sealed, keys=keys)
+
+
+def init(
+    *,
+    key_id: Optional[str] = None,
+    auto_key_setup: bool = True,
+    key_path: PathLike = "./keys",
+    key_store: str = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    metadata_encryption: bool = True,
+    seal_mode: str = "none",
+    seal_kek_path: Optional[PathLike] = None,
+    preset: str = "ip0",
+    eval_mode: str = "rmp",
+    dim_list: Optional[Sequence[int]] = None,
+    seed: Optional[Union[str, BytesLike]] = None,
+    register: Optional[RegisterFn] = None,
+) -> InitResult:
+    """Finds key set ``key_id`` in the store, or, with ``auto_key_setup`` (the default),
+    generates it (sealed with ``seal_mode='aes'`` and ``seal_kek_path``), saves it and
+    calls ``register(key_id, eval_key, info)``, e.g. to register the EvalKey with a search
+    server.
+
+    - If ``register`` raises, the new key set is deleted (AWS secrets at once) so that the
+      next call starts clean, and the exception propagates.
+    - If another process saved the same key set meanwhile, its keys are used.
+    - With ``auto_key_setup=False`` a missing key set is a :class:`NotFoundError` whose
+      message names where it was looked for (the files, or the secret and S3 object).
+    - When the key set exists, is sealed and ``seal_kek_path`` is given, the KEK is checked
+      now (:class:`AuthenticationError`).
+
+    ``info`` holds the key settings (``key_store``, ``key_path`` or the AWS names,
+    ``preset``, ``eval_mode``, ``dim_list``, ``metadata_encryption``, ``seal_mode``,
+    ``seal_kek_path``; never ``seed``) and ``sealed``.
+    """
+    who = "init"
+    kid = _require_key_id(who, key_id)
+    if register is not None and not callable(register):
+        raise InvalidArgumentError(f"{who}: register must be callable as register(key_id, eval_key, info)")
+    if not isinstance(auto_key_setup, bool):
+        raise InvalidArgumentError(f"{who}: auto_key_setup must be True or False")
+    settings: Dict[str, Any] = {
+        "key_id": kid,
+        "key_store": key_store,
+        "key_path": key_path,
+        "region_name": region_name,
+        "bucket_name": bucket_name,
+        "secret_prefix": secret_prefix,
+        "preset": preset,
+        "eval_mode": eval_mode,
+        "dim_list": dim_list,
+        "metadata_encryption": metadata_encryption,
+        "seal_mode": seal_mode,
+        "seal_kek_path": seal_kek_path,
+    }
+    options = _options_json(who, {**settings, "seed": seed})
+    kid_c = ops.encode_id(kid, who)
+
+    with ops.store_open(options) as st:
+        # A key set already there? (With auto_key_setup, absence is expected.)
+        if auto_key_setup:
+            found = st.load(kid_c, expect=STATUS["NOT_FOUND"])
+        else:
+            try:
+                found = st.load(kid_c)
+            except NotFoundError as e:
+                raise NotFoundError(
+                    f"{who}: auto_key_setup is False and there is no key set {kid!r} (generate one first, or "
+                    f"pass auto_key_setup=True): {e}"
+                ) from e
+        if found is not None:
+            return _existing(found, kid, seal_kek_path)
+
+        # Make one.
+        with ops.keygen(options) as ks:
+            sealed = ks.sealed()
+            keys = ks.blobs()
+            try:
+                st.save(ks)
+            except AlreadyExistsError:
+                # Another process made it meanwhile: use theirs.
+                again = st.load(kid_c, expect=STATUS["NOT_FOUND"])
+                if again is not None:
+                    return _existing(again, kid, seal_kek_path)
+                raise
+        if register is not None:
+            info = _register_info(settings)
+            eval_key = keys["eval_blob"]
+            assert eval_key is not None  # every key set has an EvalKey
+            info["sealed"] = sealed
+            try:
+                register(kid, eval_key, info)
+            except BaseException as e:
+                # Undo, so that the next init makes and registers a key set again.
+                try:
+                    st.delete(kid_c, n.DELETE_IMMEDIATE)
+                except Exception as d:
+                    note = f"envector-keys: init: register failed and key set {kid!r} could not be removed: {d}"
+                    warnings.warn(note, RuntimeWarning, stacklevel=2)
+                    if hasattr(e, "add_note"):
+                        e.add_note(note)
+                raise
+        return InitResult(key_id=kid, created=True, registered=register is not None, sealed=sealed, keys=keys)
+
+
+#: :func:`init` under the enVector SDK's other name: the same function.
+init_index_config = init

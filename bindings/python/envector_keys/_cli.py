@@ -1,0 +1,37 @@
+"""pyenvector-keygen: the envector-keygen command line, run by the library
+(envector_cli_main): the same flags, output and exit statuses, not a second
+implementation."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from typing import List, Optional
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs envector-keygen with argv (default sys.argv[1:]) and returns its exit status:
+    0 success, 1 failure, 2 usage error. The library reads standard input (for
+    --seal_key_stdin) and writes standard output and error itself."""
+    from . import _native as n
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "pyenvector-keygen"
+    if prog in ("__main__.py", "-c", "-m"):
+        prog = "pyenvector-keygen"
+    n.check_process("pyenvector-keygen")
+    encoded = [os.fsencode(a) for a in [prog, *args]]
+    arr = (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
+    # Python's buffered output first, so that it comes before the library's.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    return int(n.lib.envector_cli_main(len(encoded), arr))
+
+
+def run() -> None:
+    """The console script's entry point."""
+    sys.exit(main())
