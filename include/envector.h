@@ -165,10 +165,10 @@ ENVECTOR_API int envector_error_free(envector_error *err);
  * first if it held secret key material. The library keeps up to two freed public
  * buffers of 256 KiB or more (EvalKey and EncKey envelopes) to hand out again, so that
  * a host copying and freeing blobs does not fault in fresh memory for every key set;
- * secret buffers are never kept. NULL: nothing to do, ENVECTOR_OK. As with free(3), passing a pointer the
- * library did not return, or freeing twice, is undefined behaviour; the library checks
- * a marker in front of the buffer and returns ENVECTOR_ERR_INVALID_ARGUMENT, freeing
- * nothing, when it can tell. */
+ * secret buffers are never kept. NULL: nothing to do, ENVECTOR_OK. As with free(3),
+ * passing a pointer the library did not return, or freeing twice, is undefined
+ * behaviour; the library checks a marker in front of the buffer and returns
+ * ENVECTOR_ERR_INVALID_ARGUMENT, freeing nothing, when it can tell. */
 ENVECTOR_API int envector_bytes_free(uint8_t *data);
 
 /* Frees a string returned by the library (envector_keyset_id). Same rules as

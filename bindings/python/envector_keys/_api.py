@@ -469,8 +469,6 @@ def init(
 
         # Make one.
         with ops.keygen(options) as ks:
-            sealed = ks.sealed()
-            keys = ks.blobs()
             try:
                 st.save(ks)
             except AlreadyExistsError:
@@ -479,6 +477,8 @@ def init(
                 if again is not None:
                     return _existing(again, kid, seal_kek_path)
                 raise
+            sealed = ks.sealed()
+            keys = ks.blobs()
         if register is not None:
             info = _register_info(settings)
             eval_key = keys["eval_blob"]
