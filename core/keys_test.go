@@ -72,7 +72,7 @@ func ckksKeysOf(t testing.TB, ks *KeySet) ckksKeys {
 	t.Helper()
 	params, err := ks.params.Preset.ckksParameters()
 	require.NoError(t, err)
-	coeffs, err := decodeTernary(ks.envs[SecKey].keyData)
+	coeffs, err := decodeTernary(ks.params.Preset.name, ks.envs[SecKey].keyData)
 	require.NoError(t, err)
 	pk, err := decodePublicKey(ks.params, ks.envs[EncKey].keyData)
 	require.NoError(t, err)
@@ -366,20 +366,21 @@ func TestSeedDeterminism(t *testing.T) {
 	}
 }
 
-func TestCompactSecKey(t *testing.T) {
+// The SecKey is written in enVector's layout: 0x01, the preset tag, 2 bits per
+// coefficient with the first coefficient in the top bits (00 = 0, 01 = +1, 11 = -1).
+func TestSecKeyLayout(t *testing.T) {
 	ks := testKeySet(t, ip0RMP, 0)
 	data := ks.envs[SecKey].keyData
-	require.Len(t, data, 8+ringDegree/4)
-	require.Equal(t, "EVSK", string(data[:4]))
+	require.Len(t, data, 5+ringDegree/4)
+	require.Equal(t, []byte{0x01, 'I', 'P', '0', 0}, data[:5])
 
-	// Why the compact form: lattigo's own marshalling would not fit a 64 KiB secret.
+	// Why a compact form: lattigo's own marshalling would not fit a 64 KiB secret.
 	k := ckksKeysOf(t, ks)
 	lattigoBytes, err := k.sk.MarshalBinary()
 	require.NoError(t, err)
 	require.Greater(t, len(lattigoBytes), 65536)
 
-	kek, err := GenerateKEK()
-	require.NoError(t, err)
+	kek := newKEK(t)
 	sealed, err := ks.Seal(kek)
 	require.NoError(t, err)
 	for name, set := range map[string]*KeySet{"unsealed": ks, "sealed": sealed} {
@@ -388,14 +389,23 @@ func TestCompactSecKey(t *testing.T) {
 		require.Less(t, len(blob), 4096, "%s SecKey blob must fit a Secrets Manager secret easily", name)
 	}
 
-	coeffs, err := decodeTernary(data)
+	coeffs, err := decodeTernary("IP0", data)
 	require.NoError(t, err)
-	require.Equal(t, data, encodeTernary(coeffs))
-	// The packing of §4, coefficient by coefficient.
+	require.Equal(t, data, encodeTernary("IP0", coeffs))
 	for i, c := range coeffs {
-		code := (data[8+i/4] >> (2 * (i % 4))) & 3
-		require.Equal(t, map[int8]byte{0: 0, 1: 1, -1: 2}[c], code, "coefficient %d", i)
+		code := (data[5+i/4] >> (6 - 2*(i%4))) & 3
+		require.Equal(t, map[int8]byte{0: 0, 1: 1, -1: 3}[c], code, "coefficient %d", i)
 	}
+	// The layout of envector-keys 0.1 (EVSK, first coefficient in the low bits, 10 for
+	// -1) decodes to the same secret.
+	legacy := make([]byte, 8+ringDegree/4)
+	copy(legacy, "EVSK\x01\x0c")
+	for i, c := range coeffs {
+		legacy[8+i/4] |= map[int8]byte{0: 0, 1: 1, -1: 2}[c] << (2 * (i % 4))
+	}
+	back, err := decodeTernary("IP0", legacy)
+	require.NoError(t, err)
+	require.Equal(t, coeffs, back)
 
 	// Any ternary vector of the right weight round-trips.
 	r := rand.New(rand.NewPCG(7, 7))
@@ -403,7 +413,7 @@ func TestCompactSecKey(t *testing.T) {
 	for _, i := range r.Perm(ringDegree)[:hammingWeight] {
 		random[i] = int8(2*r.IntN(2) - 1)
 	}
-	back, err := decodeTernary(encodeTernary(random))
+	back, err = decodeTernary("IP0", encodeTernary("IP0", random))
 	require.NoError(t, err)
 	require.Equal(t, random, back)
 
@@ -411,33 +421,32 @@ func TestCompactSecKey(t *testing.T) {
 	zeroAt, nonZeroAt := slices.Index(coeffs, 0), slices.IndexFunc(coeffs, func(c int8) bool { return c != 0 })
 	require.GreaterOrEqual(t, zeroAt, 0)
 	require.GreaterOrEqual(t, nonZeroAt, 0)
+	shift := func(i int) uint { return uint(6 - 2*(i%4)) }
 	setCode := func(b []byte, i int, code byte) {
-		b[8+i/4] = b[8+i/4]&^(3<<(2*(i%4))) | code<<(2*(i%4))
+		b[5+i/4] = b[5+i/4]&^(3<<shift(i)) | code<<shift(i)
 	}
 	for _, c := range []struct {
 		name   string
 		mutate func([]byte) []byte
 		says   string
 	}{
-		{"short", func(b []byte) []byte { return b[:len(b)-1] }, "1031 bytes"},
-		{"long", func(b []byte) []byte { return append(b, 0) }, "1033 bytes"},
+		{"short", func(b []byte) []byte { return b[:len(b)-1] }, "1028 bytes"},
+		{"long", func(b []byte) []byte { return append(b, 0) }, "1030 bytes"},
 		{"empty", func(b []byte) []byte { return nil }, "0 bytes"},
-		{"bad magic", func(b []byte) []byte { b[0] = 'X'; return b }, "header"},
-		{"version 2", func(b []byte) []byte { b[4] = 2; return b }, "header"},
-		{"logN 13", func(b []byte) []byte { b[5] = 13; return b }, "header"},
-		{"reserved byte", func(b []byte) []byte { b[7] = 1; return b }, "header"},
-		{"code 11 (was zero)", func(b []byte) []byte { setCode(b, zeroAt, 3); return b }, "invalid coefficient code"},
-		{"code 11 (was non-zero)", func(b []byte) []byte { setCode(b, nonZeroAt, 3); return b }, "invalid coefficient code"},
+		{"other preset", func(b []byte) []byte { b[3] = '1'; return b }, "another preset"},
+		{"bad legacy header", func(b []byte) []byte { return append([]byte("EVSK\x02\x0c\x00\x00"), b[5:]...) }, "header"},
+		{"code 10 (was zero)", func(b []byte) []byte { setCode(b, zeroAt, 2); return b }, "invalid coefficient code"},
+		{"code 10 (was non-zero)", func(b []byte) []byte { setCode(b, nonZeroAt, 2); return b }, "invalid coefficient code"},
 		{"weight 2729", func(b []byte) []byte { setCode(b, nonZeroAt, 0); return b }, "2729 non-zero"},
 		{"weight 2731", func(b []byte) []byte { setCode(b, zeroAt, 1); return b }, "2731 non-zero"},
 	} {
-		_, err := decodeTernary(c.mutate(slices.Clone(data)))
+		_, err := decodeTernary("IP0", c.mutate(slices.Clone(data)))
 		require.ErrorIs(t, err, ErrCorrupt, c.name)
 		require.Contains(t, err.Error(), c.says, c.name)
 	}
 	// The same data with a sign flipped is still a valid secret (weight unchanged).
 	flipped := slices.Clone(data)
-	setCode(flipped, nonZeroAt, 3^((flipped[8+nonZeroAt/4]>>(2*(nonZeroAt%4)))&3))
-	_, err = decodeTernary(flipped)
+	setCode(flipped, nonZeroAt, 1^((flipped[5+nonZeroAt/4]>>shift(nonZeroAt))&3)^3)
+	_, err = decodeTernary("IP0", flipped)
 	require.NoError(t, err)
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -46,8 +47,6 @@ type GenerateOptions struct {
 	Seed []byte
 	// Requester is recorded in every envelope; zero = the OS user, method "sdk".
 	Requester Requester
-	// ProviderType is recorded in provider_meta.type; zero = "LOCAL".
-	ProviderType string
 	// Now is the creation time; zero = the current time.
 	Now time.Time
 	// Progress, if set, is called after each CKKS key is made (from several goroutines,
@@ -89,7 +88,7 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 		return nil, err
 	}
 	defer wipeSecretKey(lk.sk)
-	secData := encodeTernary(coeffs)
+	secData := encodeTernary(params.Preset.name, coeffs)
 	wipeInt8(coeffs)
 	encData, err := lk.pk.MarshalBinary()
 	if err != nil {
@@ -110,20 +109,17 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 	if req == (Requester{}) {
 		req = DefaultRequester("sdk")
 	}
-	provider := opts.ProviderType
-	if provider == "" {
-		provider = "LOCAL"
-	}
 	ks := &KeySet{id: opts.KeyID, params: params}
+	base := &envelope{
+		kid: opts.KeyID, params: params, keyVersion: eviKeyVersion,
+		createdAt: created, expiresAt: now.Add(keyLifetime).Format(timeLayout),
+		state:     keyState{Value: StateActive, UpdatedAt: created},
+		requester: req,
+	}
 	add := func(r Role, data []byte) {
-		ks.envs[r] = &envelope{
-			kid: opts.KeyID, role: r, params: params,
-			createdAt: created, expiresAt: now.AddDate(lifetimeYears, 0, 0).Format(timeLayout),
-			state:     keyState{Value: StateActive, UpdatedAt: created},
-			requester: req,
-			provider:  providerMeta{Type: provider, ProviderVersion: "1"},
-			keyData:   data,
-		}
+		e := *base
+		e.role = r
+		ks.envs[r] = e.withKeyData(data, nil)
 	}
 	add(SecKey, secData)
 	add(EncKey, encData)
@@ -139,40 +135,101 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 }
 
 // ParseKeySet builds a key set from envelopes (the bytes of key files or blobs), one per
-// role. Every envelope is checked (DESIGN.md §5): its format must be its role's, its
-// kid must be keyID, its digests must match, and all must share one set of
-// parameters. Nothing is unsealed.
+// role. Every envelope is checked (DESIGN.md §5): its entry must be its role's, its kid
+// must be keyID, its digests must match, and all must share one set of parameters.
+// Nothing is unsealed.
 func ParseKeySet(keyID string, blobs map[Role][]byte, opts ParseOptions) (*KeySet, error) {
+	sources := make(map[Role]EnvelopeSource, len(blobs))
+	for r, b := range blobs {
+		sources[r] = EnvelopeSource{R: bytes.NewReader(b), Size: int64(len(b))}
+	}
+	return ReadKeySet(keyID, sources, opts)
+}
+
+// EnvelopeSource is one envelope to read: a stream and, if known, its length in bytes.
+type EnvelopeSource struct {
+	R    io.Reader
+	Size int64
+}
+
+// ReadKeySet is ParseKeySet reading each envelope from a stream in one pass: no
+// envelope is held in memory as text, so a key file of any size the format allows
+// (enVector's MM EvalKey is over 1 GiB) loads with one copy of its key bytes, or none
+// with opts.SkipKeyData.
+func ReadKeySet(keyID string, sources map[Role]EnvelopeSource, opts ParseOptions) (*KeySet, error) {
 	if err := CheckKeyID(keyID); err != nil {
 		return nil, err
 	}
-	if len(blobs) == 0 {
+	if len(sources) == 0 {
 		return nil, Errorf(ErrInvalidArgument, "keyset", "no blobs given for key %q", keyID)
 	}
-	ks := &KeySet{id: keyID}
-	first := true
-	for _, r := range AllRoles {
-		data, ok := blobs[r]
-		if !ok {
-			continue
-		}
-		e, err := parseEnvelope(data, r, keyID, opts)
-		if err != nil {
-			return nil, err
-		}
-		if first {
-			ks.params, first = e.params, false
-		} else if !ks.params.equal(e.params) {
-			return nil, Errorf(ErrCorrupt, "keyset", "%s of key %q has parameters %s, the other keys %s: the keys are not from one key set", r, keyID, e.params, ks.params)
-		}
-		ks.envs[r] = e
-	}
-	for r := range blobs {
+	for r := range sources {
 		if !r.valid() {
 			return nil, Errorf(ErrInvalidArgument, "keyset", "unknown role %d", int(r))
 		}
 	}
+	ks := &KeySet{id: keyID}
+	fail := func(err error) (*KeySet, error) {
+		ks.Wipe()
+		return nil, err
+	}
+	var from Role
+	for _, r := range AllRoles {
+		src, ok := sources[r]
+		if !ok {
+			continue
+		}
+		e, err := readEnvelope(src.R, src.Size, r, keyID, opts)
+		if err != nil {
+			return fail(err)
+		}
+		ks.envs[r] = e
+		merged, ok := mergeParameters(ks.params, e.params)
+		if !ok {
+			return fail(Errorf(ErrCorrupt, "keyset", "%s of key %q has parameters %s, the %s %s: the keys are not from one key set", r, keyID, e.params, from, ks.params))
+		}
+		if ks.params.Preset.name == "" {
+			from = r
+		}
+		ks.params = merged
+	}
 	return ks, nil
+}
+
+// mergeParameters combines what two envelopes of one set say: enVector's envelopes
+// name the eval mode on the EvalKey only, its MetadataKey names no preset, and a sealed
+// SecKey of its key generator names the preset without its scales.
+func mergeParameters(a, b Parameters) (Parameters, bool) {
+	if a.Preset.name == "" && a.Preset.keyFormat == "" {
+		return b, true
+	}
+	if b.Preset.name == "" {
+		return a, b.Preset.keyFormat == "" || b.Preset.keyFormat == a.Preset.keyFormat
+	}
+	if a.Preset.name != b.Preset.name || a.Preset.q != b.Preset.q || a.Preset.p != b.Preset.p || a.Preset.keyFormat != b.Preset.keyFormat {
+		return a, false
+	}
+	if a.Preset.keyFormat == keyFormatLattigo {
+		return a, a.equal(b)
+	}
+	out := a
+	if out.Preset.logDBScale == 0 && out.Preset.logQryScale == 0 {
+		out.Preset = b.Preset
+	} else if b.Preset.logDBScale != 0 && (b.Preset.logDBScale != a.Preset.logDBScale || b.Preset.logQryScale != a.Preset.logQryScale) {
+		return a, false
+	}
+	switch {
+	case out.EvalMode == "":
+		out.EvalMode = b.EvalMode
+	case b.EvalMode != "" && b.EvalMode != out.EvalMode:
+		return a, false
+	}
+	if len(out.Dims) == 0 {
+		out.Dims = b.Dims
+	} else if len(b.Dims) > 0 && FormatDimList(b.Dims) != FormatDimList(out.Dims) {
+		return a, false
+	}
+	return out, true
 }
 
 // ID returns the key id.
@@ -225,7 +282,28 @@ func (ks *KeySet) Blob(r Role) ([]byte, error) {
 	if !ks.Has(r) {
 		return nil, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
 	}
-	return ks.envs[r].marshal(), nil
+	return ks.envs[r].marshal()
+}
+
+// WriteBlob streams role r's envelope to w, as Blob would return it, without building it
+// in memory; it returns the bytes written.
+func (ks *KeySet) WriteBlob(r Role, w io.Writer) (int64, error) {
+	if !ks.Has(r) {
+		return 0, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
+	}
+	return ks.envs[r].writeTo(w)
+}
+
+// BlobSize returns the length of role r's envelope as Blob would return it.
+func (ks *KeySet) BlobSize(r Role) (int64, error) {
+	if !ks.Has(r) {
+		return 0, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
+	}
+	head, tail, err := ks.envs[r].render()
+	if err != nil {
+		return 0, err
+	}
+	return int64(ks.envs[r].size(head, tail)), nil
 }
 
 // BlobTo is Blob written straight into memory the caller provides: alloc(n) must
@@ -269,6 +347,11 @@ func (ks *KeySet) mapSecrets(kek *KEK, f func(*envelope, *KEK) (*envelope, error
 	out := &KeySet{id: ks.id, params: ks.params, envs: ks.envs}
 	for _, r := range AllRoles {
 		if e := ks.envs[r]; e != nil && r.Secret() {
+			if e.params.Preset.name == "" || e.params.Preset.logDBScale == 0 {
+				c := *e // what the set knows (scales, eval mode) is written with the key
+				c.params = ks.params
+				e = &c
+			}
 			ne, err := f(e, kek)
 			if err != nil {
 				out.wipeNew(ks)
@@ -301,15 +384,19 @@ func (ks *KeySet) Wipe() {
 
 // EntryInfo describes one key of a set without its material.
 type EntryInfo struct {
-	Role      Role
-	Format    string
-	Sealed    bool
-	DataSize  int    // bytes of key_data (ciphertext when sealed)
-	Hash      string // base64 SHA-256 of key_data as stored, checked on parse
-	CreatedAt string
-	ExpiresAt string
-	State     string
-	Requester Requester
+	Role       Role
+	Format     string  // the entry name: seckey, seckey.sealed, enckey, evalkey, metadatakey
+	Dialect    Dialect // who wrote the envelope
+	KeyFormat  string  // the key data's layout: "lattigo-v5" or "evi"
+	Sealed     bool
+	SealAlg    string // "AES-KEK" (SecKey), "AES-256-GCM" (MetadataKey), or "" when not sealed
+	DataSize   int64  // bytes of key_data (the sealed blob when sealed)
+	Hash       string // base64 SHA-256 of key_data as stored, checked on parse
+	KeyVersion string
+	CreatedAt  string
+	ExpiresAt  string
+	State      string
+	Requester  Requester
 }
 
 // Info describes each key the set holds, in role order.
@@ -317,11 +404,15 @@ func (ks *KeySet) Info() []EntryInfo {
 	var out []EntryInfo
 	for _, r := range ks.Roles() {
 		e := ks.envs[r]
-		out = append(out, EntryInfo{
-			Role: r, Format: r.Format(), Sealed: e.sealed(), DataSize: len(e.keyData),
-			Hash: e.hashValue(), CreatedAt: e.createdAt, ExpiresAt: e.expiresAt,
-			State: e.state.Value, Requester: e.requester,
-		})
+		info := EntryInfo{
+			Role: r, Format: e.entryName(), Dialect: e.dialect, KeyFormat: ks.params.Preset.keyFormat,
+			Sealed: e.sealed(), DataSize: e.dataSize, Hash: e.hash, KeyVersion: e.keyVersion,
+			CreatedAt: e.createdAt, ExpiresAt: e.expiresAt, State: e.state.Value, Requester: e.requester,
+		}
+		if e.sealed() {
+			info.SealAlg = e.seal.alg
+		}
+		out = append(out, info)
 	}
 	return out
 }

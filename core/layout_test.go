@@ -42,9 +42,10 @@ func TestKeyLayoutRefusesChangedStructure(t *testing.T) {
 		// A huge length where the first length field is, behind consistent digests.
 		bad := append([]byte(nil), data...)
 		binary.LittleEndian.PutUint64(bad[c.layout.structural[0]:], 1<<40)
-		e := *ks.envs[c.role]
-		e.keyData = bad
-		_, err := ParseKeySet("layout", map[Role][]byte{c.role: e.marshal()}, ParseOptions{})
+		e := ks.envs[c.role].withKeyData(bad, nil)
+		blob, err := e.marshal()
+		require.NoError(t, err)
+		_, err = ParseKeySet("layout", map[Role][]byte{c.role: blob}, ParseOptions{})
 		require.ErrorIs(t, err, ErrCorrupt, c.role.String())
 
 		// A changed coefficient is still a well-formed key (verify is what rejects it).

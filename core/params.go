@@ -19,15 +19,62 @@ import (
 type Preset struct {
 	name        string // canonical upper-case name, as in the envelope
 	q, p        uint64
-	logDBScale  int
-	logQryScale int
+	logDBScale  float64
+	logQryScale float64
+	// keyFormat is the key-data format the preset's keys are written in: keyFormatLattigo
+	// for the presets this release generates, keyFormatEVI for enVector's own presets,
+	// which are read (from files enVector's SDK wrote) but not yet generated.
+	keyFormat string
 }
 
-// The presets.
+// The presets this release generates. Their key data is lattigo's serialization (the
+// envector-keys 0.1 key format): IP0's moduli and scales are enVector's IP0, IP1's are
+// not enVector's IP1 (see EVIPresets).
 var (
-	PresetIP0 = Preset{name: "IP0", q: 2251799813554177, p: 36028797014376449, logDBScale: 24, logQryScale: 24}
-	PresetIP1 = Preset{name: "IP1", q: 1152921504606830593, p: 1032193, logDBScale: 34, logQryScale: 24}
+	PresetIP0 = Preset{name: "IP0", q: 2251799813554177, p: 36028797014376449, logDBScale: 24, logQryScale: 24, keyFormat: keyFormatLattigo}
+	PresetIP1 = Preset{name: "IP1", q: 1152921504606830593, p: 1032193, logDBScale: 34, logQryScale: 24, keyFormat: keyFormatLattigo}
 )
+
+// Key-data formats: how the bytes inside an envelope's key_data are laid out.
+const (
+	// keyFormatLattigo is lattigo v5's serialization of EncKey and EvalKey and the
+	// compact "EVSK" SecKey: what envector-keys 0.1 and this release generate.
+	keyFormatLattigo = "lattigo-v5"
+	// keyFormatEVI is enVector's own layout (CryptoLab's evi), as pyenvector writes it.
+	keyFormatEVI = "evi"
+)
+
+// eviPresets are enVector's presets as its envelope metadata names them: the two
+// numbers the metadata calls Q and P are the first two primes of the modulus chain
+// (for QF0 and QF1, the one chain prime and the key-switching prime). Used to read
+// envelopes enVector's SDK wrote; the scale factors are taken from the file.
+var eviPresets = []Preset{
+	{name: "IP0", q: 2251799813554177, p: 36028797014376449, keyFormat: keyFormatEVI},
+	{name: "IP1", q: 17179754497, p: 17179672577, keyFormat: keyFormatEVI},
+	{name: "IP2", q: 4294828033, p: 4294729729, keyFormat: keyFormatEVI},
+	{name: "IP3", q: 1073692673, p: 1073668097, keyFormat: keyFormatEVI},
+	{name: "QF0", q: 288230376135196673, p: 2251799810670593, keyFormat: keyFormatEVI},
+	{name: "QF1", q: 288230376135196673, p: 2251799810670593, keyFormat: keyFormatEVI},
+}
+
+// eviPreset returns enVector's preset of that name with the scale factors an envelope
+// recorded, or an error saying which presets are known.
+func eviPreset(name string, q, p uint64, dbScale, qryScale float64) (Preset, error) {
+	for _, pr := range eviPresets {
+		if pr.name != name {
+			continue
+		}
+		if q != pr.q || (p != pr.p && !strings.HasPrefix(name, "QF")) {
+			return Preset{}, Errorf(ErrCorrupt, "params", "preset %s with Q %d and P %d; enVector's %s has Q %d and P %d", name, q, p, name, pr.q, pr.p)
+		}
+		pr.logDBScale, pr.logQryScale = dbScale, qryScale
+		return pr, nil
+	}
+	if name == "IP4" {
+		return Preset{}, Errorf(ErrCorrupt, "params", "preset IP4 is not supported: its parameters are not public; accepted: IP0, IP1, IP2, IP3, QF0, QF1")
+	}
+	return Preset{}, Errorf(ErrCorrupt, "params", "unknown preset %s; accepted: IP0, IP1, IP2, IP3, QF0, QF1", quoteShort(name))
+}
 
 const (
 	logN           = 12
@@ -49,10 +96,14 @@ func (p Preset) Q() uint64 { return p.q }
 func (p Preset) P() uint64 { return p.p }
 
 // LogDBScale returns log2 of the scale the database side encodes with.
-func (p Preset) LogDBScale() int { return p.logDBScale }
+func (p Preset) LogDBScale() float64 { return p.logDBScale }
 
 // LogQueryScale returns log2 of the scale queries are encoded with.
-func (p Preset) LogQueryScale() int { return p.logQryScale }
+func (p Preset) LogQueryScale() float64 { return p.logQryScale }
+
+// KeyFormat names the layout of the preset's key data: "lattigo-v5" (what this release
+// generates) or "evi" (enVector's own, read from its SDK's files).
+func (p Preset) KeyFormat() string { return p.keyFormat }
 
 func (p Preset) String() string { return strings.ToLower(p.name) }
 
@@ -181,6 +232,9 @@ var ckksParametersCache sync.Map // preset name -> ckks.Parameters
 // ckksParameters returns the lattigo parameters of a preset. They are immutable and
 // safe for concurrent use, so each preset's are built once (NTT tables take ~1.4 ms).
 func (p Preset) ckksParameters() (ckks.Parameters, error) {
+	if p.keyFormat != keyFormatLattigo {
+		return ckks.Parameters{}, Errorf(ErrInvalidArgument, "params", "keys of enVector's preset %s (evi key format) cannot be generated or checked by this release yet", p.name)
+	}
 	if v, ok := ckksParametersCache.Load(p.name); ok {
 		return v.(ckks.Parameters), nil
 	}
@@ -190,7 +244,7 @@ func (p Preset) ckksParameters() (ckks.Parameters, error) {
 		P:               []uint64{p.p},
 		Xs:              ring.Ternary{H: hammingWeight},
 		Xe:              ring.DiscreteGaussian{Sigma: errorSigma, Bound: errorBound},
-		LogDefaultScale: p.logDBScale,
+		LogDefaultScale: int(p.logDBScale),
 	})
 	if err != nil {
 		return ckks.Parameters{}, Wrap(ErrInternal, "params", err, "preset %s", p.name)

@@ -21,8 +21,8 @@ func TestParsePreset(t *testing.T) {
 	require.Equal(t, uint64(36028797014376449), PresetIP0.P())
 	require.Equal(t, uint64(1152921504606830593), PresetIP1.Q())
 	require.Equal(t, uint64(1032193), PresetIP1.P())
-	require.Equal(t, 34, PresetIP1.LogDBScale())
-	require.Equal(t, 24, PresetIP1.LogQueryScale())
+	require.Equal(t, 34.0, PresetIP1.LogDBScale())
+	require.Equal(t, 24.0, PresetIP1.LogQueryScale())
 
 	for _, in := range []string{"ip2", "ip01", "ckks", "i p0"} {
 		_, err := ParsePreset(in)

@@ -26,16 +26,17 @@ type roleInfo struct {
 	name     string // "SecKey"
 	format   string // envelope format and entry name
 	roleText string // envelope entry role
-	usage    string // envelope usage
+	usage    string // the usage envector-keys 0.1 wrote (enVector's is "vector_search" for all)
 	blobName string // the AWS blob name: sec_blob, enc_blob, ...
 	secret   bool
+	eviShort string // the role in enVector's integrity value: sec, enc, eval, metadata
 }
 
 var roleInfos = [numRoles]roleInfo{
-	SecKey:      {"SecKey", "seckey", "decryption key", "vector_search", "sec_blob", true},
-	EncKey:      {"EncKey", "enckey", "encryption key", "vector_search", "enc_blob", false},
-	EvalKey:     {"EvalKey", "evalkey", "evaluation key", "evaluation", "eval_blob", false},
-	MetadataKey: {"MetadataKey", "metadatakey", "metadata key", "metadata_encryption", "metadata_blob", true},
+	SecKey:      {"SecKey", "seckey", "decryption key", "vector_search", "sec_blob", true, "sec"},
+	EncKey:      {"EncKey", "enckey", "encryption key", "vector_search", "enc_blob", false, "enc"},
+	EvalKey:     {"EvalKey", "evalkey", "evaluation key", "evaluation", "eval_blob", false, "eval"},
+	MetadataKey: {"MetadataKey", "metadatakey", "metadata key", "metadata_encryption", "metadata_blob", true, "metadata"},
 }
 
 func (r Role) valid() bool { return r >= 0 && r < numRoles }

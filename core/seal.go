@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -128,8 +131,20 @@ func (k *KEK) aead() cipher.AEAD {
 	return gcm
 }
 
-// sealEnvelope returns a copy of e with key_data encrypted under kek with AES-256-GCM,
-// a fresh 12-byte nonce and the envelope's associated data (key id, role, parameters).
+// macKey derives the key of our envelope MACs from the KEK (HKDF-SHA256 with a label of
+// its own), so the KEK itself never keys anything but AES-GCM.
+func (k *KEK) macKey() []byte {
+	key, err := hkdf.Key(sha256.New, k.key[:], nil, "envector-keys/v1 envelope MAC", 32)
+	if err != nil { // only for an output length the hash cannot give
+		panic(err)
+	}
+	return key
+}
+
+// sealEnvelope returns a copy of e with key_data sealed in enVector's layout: AES-256-GCM
+// under the KEK with a fresh 12-byte IV and no associated data (enVector's SDK opens it
+// with the same KEK). The envelope gets our MAC under a key derived from the KEK, which
+// binds the sealed key to its key id, role, parameters, times, state and requester.
 func sealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 	if !e.role.Secret() {
 		return nil, Errorf(ErrInvalidArgument, "seal", "%s is public and is never sealed", e.role)
@@ -141,32 +156,59 @@ func sealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 	if _, err := rand.Read(iv); err != nil {
 		return nil, Wrap(ErrInternal, "seal", err, "the OS random source failed")
 	}
-	out := kek.aead().Seal(nil, iv, e.keyData, associatedData(e.kid, e.role, e.params))
+	out := kek.aead().Seal(nil, iv, e.keyData, nil)
 	n := len(out) - gcmTagSize
-	s := *e
-	s.keyData = out[:n:n]
-	s.seal = &sealInfo{iv: iv, tag: bytes.Clone(out[n:])}
-	return &s, nil
+	ct, tag := out[:n], out[n:]
+	var blob []byte
+	var alg string
+	if e.role == SecKey {
+		blob, alg = buildSealedSecKey(e.params.Preset.name, iv, tag, ct), sealAlgSecKey
+	} else {
+		blob, alg = buildSealedMetadataKey(iv, tag, ct), sealAlgMetadata
+	}
+	s := e.withKeyData(blob, &sealInfo{alg: alg, iv: iv, tag: bytes.Clone(tag)})
+	s.mac = envelopeMAC(kek, digestInput(s.document()))
+	return s, nil
 }
 
-// unsealEnvelope returns a copy of e with key_data decrypted. A wrong KEK, or a blob
-// moved to another key id or role or edited, fails with ErrAuth.
+// unsealEnvelope returns a copy of e with key_data decrypted. A wrong KEK, altered sealed
+// data, or (for envelopes we wrote) an edited envelope fails with ErrAuth.
 func unsealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 	if !e.sealed() {
 		return nil, Errorf(ErrInvalidArgument, "unseal", "%s of key %q is not sealed", e.role, e.kid)
 	}
-	ct := make([]byte, 0, len(e.keyData)+gcmTagSize)
-	ct = append(append(ct, e.keyData...), e.seal.tag...)
-	plain, err := kek.aead().Open(nil, e.seal.iv, ct, associatedData(e.kid, e.role, e.params))
+	if e.dialect == DialectLegacy {
+		return unsealLegacyEnvelope(e, kek)
+	}
+	var iv, tag, ct []byte
+	var err error
+	if e.role == SecKey {
+		_, iv, tag, ct, err = parseSealedSecKey(e.keyData)
+	} else {
+		iv, tag, ct, err = parseSealedMetadataKey(e.keyData)
+	}
 	if err != nil {
-		return nil, Errorf(ErrAuth, "unseal", "%s of key %q does not unseal: wrong KEK, or the sealed data was altered or moved", e.role, e.kid)
+		return nil, Errorf(ErrCorrupt, "unseal", "%s of key %q: %s", e.role, e.kid, err)
+	}
+	sealed := make([]byte, 0, len(ct)+gcmTagSize)
+	sealed = append(append(sealed, ct...), tag...)
+	plain, err := kek.aead().Open(nil, iv, sealed, nil)
+	if err != nil {
+		return nil, Errorf(ErrAuth, "unseal", "%s of key %q does not unseal: wrong KEK, or the sealed data was altered", e.role, e.kid)
+	}
+	if e.dialect == DialectOurs {
+		in := e.macInput
+		if in == nil {
+			in = digestInput(e.document())
+		}
+		if !hmac.Equal([]byte(e.mac), []byte(envelopeMAC(kek, in))) {
+			wipe(plain)
+			return nil, Errorf(ErrAuth, "unseal", "the envelope of %s of key %q does not authenticate under this KEK: it was edited (key id, role, parameters, times, state or requester) after it was sealed", e.role, e.kid)
+		}
 	}
 	if err := checkKeyData(e.role, e.params, plain, false); err != nil {
 		wipe(plain)
 		return nil, err
 	}
-	u := *e
-	u.keyData = plain
-	u.seal = nil
-	return &u, nil
+	return e.withKeyData(plain, nil), nil
 }

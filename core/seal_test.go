@@ -116,8 +116,9 @@ func TestUnsealWrongKEK(t *testing.T) {
 	require.NoError(t, err, "the right KEK still unseals")
 }
 
-// A sealed key is bound to its key id, role and parameters: moved or edited (with every
-// digest recomputed, so the envelope itself parses), it no longer unseals.
+// A sealed key is bound to its key id, role and parameters by our MAC, and its sealed
+// bytes by AES-GCM: moved or edited (with every digest recomputed, so the envelope
+// itself parses), it no longer unseals.
 func TestSealedKeyBinding(t *testing.T) {
 	ks := testKeySet(t, ip0RMP, 0)
 	kek := newKEK(t)
@@ -125,7 +126,24 @@ func TestSealedKeyBinding(t *testing.T) {
 	require.NoError(t, err)
 
 	reparse := func(e envelope, r Role) (*KeySet, error) {
-		return ParseKeySet(e.kid, map[Role][]byte{r: e.marshal()}, ParseOptions{})
+		e.raw, e.macInput = nil, nil
+		e.hash = sha256b64(e.keyData)
+		b, err := e.marshal()
+		require.NoError(t, err)
+		return ParseKeySet(e.kid, map[Role][]byte{r: b}, ParseOptions{})
+	}
+	// sealedParts returns a copy of the sealed blob and its IV, tag and ciphertext
+	// (slices of the copy).
+	sealedParts := func(e *envelope) (blob, iv, tag, ct []byte) {
+		blob = slices.Clone(e.keyData)
+		var err error
+		if e.role == SecKey {
+			_, iv, tag, ct, err = parseSealedSecKey(blob)
+		} else {
+			iv, tag, ct, err = parseSealedMetadataKey(blob)
+		}
+		require.NoError(t, err)
+		return
 	}
 	for _, r := range []Role{SecKey, MetadataKey} {
 		// Unchanged, it unseals: the failures below are due to the changes.
@@ -138,13 +156,22 @@ func TestSealedKeyBinding(t *testing.T) {
 			"another key id": func(e *envelope) { e.kid = "other-key" },
 			"other dims":     func(e *envelope) { e.params.Dims = []int{32, 64} },
 			"other mode":     func(e *envelope) { e.params.EvalMode = EvalModeMM },
-			"other preset":   func(e *envelope) { e.params.Preset = PresetIP1 },
-			"ciphertext bit": func(e *envelope) { e.keyData = slices.Clone(e.keyData); e.keyData[0] ^= 1 },
-			"tag bit": func(e *envelope) {
-				e.seal = &sealInfo{iv: e.seal.iv, tag: slices.Clone(e.seal.tag)}
-				e.seal.tag[15] ^= 1
+			"later expiry":   func(e *envelope) { e.expiresAt = "2099-01-01T00:00:00Z" },
+			"ciphertext bit": func(e *envelope) {
+				blob, _, _, ct := sealedParts(e)
+				ct[0] ^= 1
+				e.keyData = blob
 			},
-			"iv bit": func(e *envelope) { e.seal = &sealInfo{iv: slices.Clone(e.seal.iv), tag: e.seal.tag}; e.seal.iv[0] ^= 1 },
+			"tag bit": func(e *envelope) {
+				blob, iv, tag, _ := sealedParts(e)
+				tag[15] ^= 1
+				e.keyData, e.seal = blob, &sealInfo{alg: e.seal.alg, iv: iv, tag: tag}
+			},
+			"iv bit": func(e *envelope) {
+				blob, iv, tag, _ := sealedParts(e)
+				iv[0] ^= 1
+				e.keyData, e.seal = blob, &sealInfo{alg: e.seal.alg, iv: iv, tag: tag}
+			},
 		} {
 			e := *sealed.envs[r]
 			change(&e)
@@ -156,13 +183,13 @@ func TestSealedKeyBinding(t *testing.T) {
 		}
 	}
 
-	// Moving a sealed SecKey to the MetadataKey role (or back) fails on its size.
+	// Moving a sealed SecKey to the MetadataKey role (or back) fails on its layout.
 	for _, c := range [][2]Role{{SecKey, MetadataKey}, {MetadataKey, SecKey}} {
 		e := *sealed.envs[c[0]]
 		e.role = c[1]
 		_, err := reparse(e, c[1])
 		require.ErrorIs(t, err, ErrCorrupt, "%s as %s", c[0], c[1])
-		require.Contains(t, err.Error(), "bytes", "%s as %s", c[0], c[1])
+		require.Contains(t, err.Error(), "seal", "%s as %s", c[0], c[1])
 	}
 }
 

@@ -138,15 +138,18 @@ func gadgetsOf(gks []*rlwe.GaloisKey) []*rlwe.GadgetCiphertext {
 // Galois elements the parameters call for).
 func checkKeyData(r Role, p Parameters, data []byte, sealed bool) error {
 	op := "keydata"
+	if p.Preset.keyFormat == keyFormatEVI {
+		return checkEVIKeyData(r, p, data)
+	}
 	switch r {
 	case SecKey:
-		if sealed {
+		if sealed { // only legacy envelopes reach here sealed: AES-GCM of the EVSK layout
 			if len(data) != secKeySize {
 				return Errorf(ErrCorrupt, op, "sealed SecKey data is %d bytes; accepted: %d", len(data), secKeySize)
 			}
 			return nil
 		}
-		coeffs, err := decodeTernary(data)
+		coeffs, err := decodeTernary(p.Preset.name, data)
 		wipeInt8(coeffs)
 		return err
 	case MetadataKey:
@@ -233,6 +236,9 @@ type Report struct {
 // EncKey and EvalKey, and fails with ErrCorrupt naming the key that does not belong.
 func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 	op := "verify"
+	if ks.params.Preset.keyFormat != keyFormatLattigo {
+		return nil, Errorf(ErrInvalidArgument, op, "key %q holds key data in enVector's own (evi) layout, written by enVector's SDK; this release checks its envelopes, digests and seals but cannot yet prove that its keys belong together", ks.id)
+	}
 	if !ks.Complete() {
 		return nil, Errorf(ErrNotFound, op, "key %q needs SecKey, EncKey and EvalKey to be verified; it holds %v", ks.id, ks.Roles())
 	}
@@ -247,7 +253,7 @@ func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 		}
 		defer plain.wipeNew(ks)
 	}
-	coeffs, err := decodeTernary(plain.envs[SecKey].keyData)
+	coeffs, err := decodeTernary(ks.params.Preset.name, plain.envs[SecKey].keyData)
 	if err != nil {
 		return nil, err
 	}

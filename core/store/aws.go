@@ -525,19 +525,31 @@ func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.Parse
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
-		data    []byte
+		src     core.EnvelopeSource
+		body    io.Closer
 		missing string // why the role is absent, when it is
 		err     error
 	}
 	results := make([]result, len(want))
+	defer func() {
+		for _, res := range results {
+			if res.body != nil {
+				res.body.Close()
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for i, r := range want {
 		wg.Go(func() {
 			var res result
 			if r.Secret() {
-				res.data, res.missing, res.err = a.getSecret(ctx, op, keyID, r)
+				var data []byte
+				data, res.missing, res.err = a.getSecret(ctx, op, keyID, r)
+				if data != nil {
+					res.src = core.EnvelopeSource{R: bytes.NewReader(data), Size: int64(len(data))}
+				}
 			} else {
-				res.data, res.missing, res.err = a.getObject(ctx, op, keyID, r)
+				res.src, res.body, res.missing, res.err = a.getObject(ctx, op, keyID, r)
 			}
 			if res.err != nil {
 				cancel()
@@ -546,14 +558,13 @@ func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.Parse
 		})
 	}
 	wg.Wait()
-	blobs := map[core.Role][]byte{}
-	defer wipeSecretBlobs(blobs)
+	sources := map[core.Role]core.EnvelopeSource{}
 	var missing []string
 	var firstErr error
 	for i, r := range want {
 		res := results[i]
-		if res.data != nil {
-			blobs[r] = res.data
+		if res.src.R != nil {
+			sources[r] = res.src
 		}
 		switch {
 		case res.err != nil:
@@ -568,7 +579,9 @@ func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.Parse
 	if len(missing) > 0 {
 		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent in region %s: missing %s", keyID, a.region, strings.Join(missing, ", "))
 	}
-	ks, err := core.ParseKeySet(keyID, blobs, opts)
+	// The objects' bodies are parsed as they stream in: an EvalKey of any size is held
+	// once, as key bytes (not at all when the caller only inspects).
+	ks, err := core.ReadKeySet(keyID, sources, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a, err)
 	}
@@ -608,29 +621,36 @@ func (a *AWS) getSecret(ctx context.Context, op, keyID string, r core.Role) (dat
 	return []byte(*out.SecretString), "", nil
 }
 
-// getObject returns the bytes of role r's object; missing describes an absent one.
-func (a *AWS) getObject(ctx context.Context, op, keyID string, r core.Role) (data []byte, missing string, err error) {
+// getObject opens role r's object: its body, to be read as a stream and closed by the
+// caller; missing describes an absent one.
+func (a *AWS) getObject(ctx context.Context, op, keyID string, r core.Role) (src core.EnvelopeSource, body io.Closer, missing string, err error) {
 	key := a.ObjectKey(keyID, r)
 	url := fmt.Sprintf("s3://%s/%s", a.bucket, key)
 	out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)})
 	if err != nil {
 		if errorCode(err) == "NoSuchKey" {
-			return nil, "object " + url, nil
+			return src, nil, "object " + url, nil
 		}
-		return nil, "", a.remoteError(op, err, "S3 GetObject", url)
+		return src, nil, "", a.remoteError(op, err, "S3 GetObject", url)
 	}
-	defer out.Body.Close()
-	var buf bytes.Buffer
-	if n := aws.ToInt64(out.ContentLength); n > 0 && n <= maxKeyFileSize {
-		buf.Grow(int(n))
+	rd := &remoteBody{r: out.Body, fail: func(err error) error {
+		return a.remoteError(op, err, "S3 GetObject (reading the body)", url)
+	}}
+	return core.EnvelopeSource{R: rd, Size: aws.ToInt64(out.ContentLength)}, out.Body, "", nil
+}
+
+// remoteBody turns a failure to read an object's body into the store's remote error.
+type remoteBody struct {
+	r    io.Reader
+	fail func(error) error
+}
+
+func (b *remoteBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.fail(err)
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(out.Body, maxKeyFileSize+1)); err != nil {
-		return nil, "", a.remoteError(op, err, "S3 GetObject (reading the body)", url)
-	}
-	if buf.Len() > maxKeyFileSize {
-		return nil, "", core.Errorf(core.ErrCorrupt, op, "%s is over %d MiB; no key blob is that large", url, maxKeyFileSize>>20)
-	}
-	return buf.Bytes(), "", nil
+	return n, err
 }
 
 // --- presence ---

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -21,10 +22,6 @@ import (
 type Local struct {
 	Root string
 }
-
-// maxKeyFileSize bounds what Load reads from one key file; real EvalKey files are a
-// few MiB.
-const maxKeyFileSize = 64 << 20
 
 // NewLocal returns the local store rooted at root (default "./keys").
 func NewLocal(root string) *Local {
@@ -98,15 +95,14 @@ func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err erro
 		return core.Wrap(core.ErrIO, op, err, "chmod %s", tmp)
 	}
 	for _, r := range ks.Roles() {
-		blob, err := ks.Blob(r)
-		if err != nil {
+		if err := writeFileSync(filepath.Join(tmp, r.FileName()), fileMode(r), func(w io.Writer) error {
+			_, err := ks.WriteBlob(r, w)
 			return err
-		}
-		err = writeFileSync(filepath.Join(tmp, r.FileName()), blob, fileMode(r))
-		if r.Secret() {
-			clear(blob)
-		}
-		if err != nil {
+		}); err != nil {
+			var ce *core.Error
+			if errors.As(err, &ce) {
+				return err
+			}
 			return core.Wrap(core.ErrIO, op, err, "writing %s", r.FileName())
 		}
 	}
@@ -128,12 +124,20 @@ func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err erro
 	return nil
 }
 
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
+// writeFileSync creates path (never overwriting), lets write fill it through a buffer,
+// and syncs it. Envelopes are streamed in: an EvalKey of any size is never built in
+// memory as text.
+func writeFileSync(path string, mode os.FileMode, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		f.Close()
 		return err
 	}
@@ -165,12 +169,11 @@ func (l *Local) Load(ctx context.Context, keyID string, roles ...core.Role) (*co
 func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
 	op := "store.local.Load"
 	want, required := rolesToLoad(roles)
-	blobs := map[core.Role][]byte{}
-	defer wipeSecretBlobs(blobs)
+	sources := map[core.Role]core.EnvelopeSource{}
 	var missing []string
 	for _, r := range want {
 		path := filepath.Join(dir, r.FileName())
-		data, err := readKeyFile(path)
+		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if required[r] {
 				missing = append(missing, path)
@@ -180,32 +183,26 @@ func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOp
 		if err != nil {
 			return nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
 		}
-		blobs[r] = data
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, core.Errorf(core.ErrCorrupt, op, "%s is not a regular file", path)
+		}
+		// Files are read as streams: an EvalKey of any size loads with one copy of its
+		// key bytes in memory (none when the caller only inspects).
+		sources[r] = core.EnvelopeSource{R: f, Size: fi.Size()}
 	}
 	if len(missing) > 0 {
 		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, missing)
 	}
-	ks, err := core.ParseKeySet(keyID, blobs, opts)
+	ks, err := core.ReadKeySet(keyID, sources, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return ks, nil
-}
-
-func readKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("file is over %d MiB; no key file is that large", maxKeyFileSize>>20)
-	}
-	return data, nil
 }
 
 // Exists reports whether SecKey.json, EncKey.json and EvalKey.json are all present.
