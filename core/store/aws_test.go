@@ -493,7 +493,7 @@ func TestAWSSealed(t *testing.T) {
 	require.NoError(t, err)
 	plainSec, _ := plain.Blob(core.SecKey)
 	require.NotContains(t, aws.ToString(out.SecretString), keyData(t, plainSec))
-	require.Contains(t, aws.ToString(out.SecretString), `"wrap_alg":"AES-256-GCM"`)
+	require.Contains(t, aws.ToString(out.SecretString), `"alg":"AES-KEK"`)
 
 	got, err := e.st.Load(ctx, "sealed")
 	require.NoError(t, err)

@@ -407,7 +407,7 @@ func loadForCommand(e *env, fs *flagSet, opts core.ParseOptions) (*core.KeySet, 
 }
 
 func runInspect(e *env, fs *flagSet) error {
-	ks, loc, err := loadForCommand(e, fs, core.ParseOptions{AllowInactive: true})
+	ks, loc, err := loadForCommand(e, fs, core.ParseOptions{AllowInactive: true, SkipKeyData: true})
 	if err != nil {
 		return err
 	}
@@ -418,21 +418,40 @@ func runInspect(e *env, fs *flagSet) error {
 
 func printInfo(w io.Writer, ks *core.KeySet) {
 	p := ks.Parameters()
-	fmt.Fprintf(w, "  preset %s (Q %d, P %d, log N 12), eval mode %s, dims %s\n",
-		p.Preset, p.Preset.Q(), p.Preset.P(), p.EvalMode, core.FormatDimList(p.Dims))
+	dims := core.FormatDimList(p.Dims)
+	if dims == "" {
+		dims = "not recorded"
+	}
+	mode := p.EvalMode.String()
+	if mode == "" {
+		mode = "not recorded"
+	}
+	fmt.Fprintf(w, "  preset %s (Q %d, P %d, log N 12, scales 2^%g / 2^%g), eval mode %s, dims %s\n",
+		p.Preset, p.Preset.Q(), p.Preset.P(), p.Preset.LogDBScale(), p.Preset.LogQueryScale(), mode, dims)
 	for i, info := range ks.Info() {
 		if i == 0 {
-			fmt.Fprintf(w, "  created %s by %s (%s), expires %s, state %s\n",
-				info.CreatedAt, info.Requester.Entity, info.Requester.Method, info.ExpiresAt, info.State)
+			fmt.Fprintf(w, "  created %s by %s (%s), expires %s, state %s, key version %s\n",
+				info.CreatedAt, info.Requester.Entity, info.Requester.Method, info.ExpiresAt, info.State, info.KeyVersion)
+			fmt.Fprintf(w, "  envelope: %s; key data: %s\n", info.Dialect, keyFormatText(info.KeyFormat))
 		}
 		state := "plain"
 		if info.Sealed {
-			state = "sealed AES-256-GCM"
+			state = "sealed " + info.SealAlg
 		} else if info.Role.Secret() {
 			state = "plain (not sealed)"
 		}
-		fmt.Fprintf(w, "  %-12s %-17s %9s bytes  %s  sha256 %s\n", info.Role, info.Role.FileName(), strconv.Itoa(info.DataSize), state, info.Hash)
+		fmt.Fprintf(w, "  %-12s %-17s %10s bytes  %s  sha256 %s\n", info.Role, info.Role.FileName(), strconv.FormatInt(info.DataSize, 10), state, info.Hash)
 	}
+}
+
+func keyFormatText(f string) string {
+	switch f {
+	case "lattigo-v5":
+		return "lattigo v5 layout (envector-keys 0.1 keys; enVector cannot compute with them)"
+	case "evi":
+		return "enVector's own (evi) layout"
+	}
+	return f
 }
 
 func runVerify(e *env, fs *flagSet) error {
