@@ -422,7 +422,7 @@ TEST_F(Misuse, CorruptBlob) {
   ASSERT_EQ(from("misuse", ENVECTOR_ROLE_ENCKEY, enc), ENVECTOR_OK) << err.msg();
 
   std::string flipped = enc;
-  size_t at = flipped.find("\"key_data\": \"") + 20;
+  size_t at = flipped.find("\"key_data\":\"") + 20;
   flipped[at] = flipped[at] == 'A' ? 'B' : 'A';
   expect(from("misuse", ENVECTOR_ROLE_ENCKEY, flipped), ENVECTOR_ERR_CORRUPT,
          {"envector_keyset_from_blobs", "does not match its hash"});

@@ -10,8 +10,8 @@ trap 'rm -rf "$work"' EXIT
 test "$(stat -c %a "$work/kek.hex")" = 600
 test "$(wc -c < "$work/kek.hex")" -eq 65
 for f in SecKey EncKey EvalKey MetadataKey; do test -s "$work/keys/demo/$f.json"; done
-grep -q '"alg": "AES-256-GCM"' "$work/keys/demo/SecKey.json"
-grep -q '"alg": "AES-256-GCM"' "$work/keys/demo/MetadataKey.json"
+grep -q '"alg":"AES-KEK"' "$work/keys/demo/SecKey.json"
+grep -q '"alg":"AES-256-GCM"' "$work/keys/demo/MetadataKey.json"
 if grep -q '"alg"' "$work/keys/demo/EncKey.json"; then echo "EncKey is sealed" >&2; exit 1; fi
 
 "$example" "$work/keys" demo2 "$work/kek.hex"   # the existing KEK

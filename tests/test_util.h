@@ -146,7 +146,7 @@ inline std::vector<std::string> list(const envector_store *st) {
 
 // The value of "key_data" in an envelope.
 inline std::string key_data(const std::string &envelope) {
-  const std::string tag = "\"key_data\": \"";
+  const std::string tag = "\"key_data\":\"";
   size_t at = envelope.find(tag);
   if (at == std::string::npos) return "";
   at += tag.size();

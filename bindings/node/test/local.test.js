@@ -35,7 +35,7 @@ test('generateKeysStream returns the four envelopes as Buffers; sync variant too
   const gen = new ev.KeyGenerator({ keyId: 'stream', ...SMALL });
   for (const keys of [await gen.generateKeysStream(), gen.generateKeysStreamSync()]) {
     assert.deepEqual(Object.keys(keys), ['secBlob', 'encBlob', 'evalBlob', 'metadataBlob']);
-    const formats = Object.values(keys).map((b) => JSON.parse(b).format);
+    const formats = Object.values(keys).map((b) => JSON.parse(b).entries[0].name);
     assert.deepEqual(formats, ['seckey', 'enckey', 'evalkey', 'metadatakey']);
     // Each Buffer owns its memory: wiping one touches nothing else.
     const copy = Buffer.from(keys.encBlob);
@@ -67,7 +67,7 @@ test('the same seed gives the same keys; presets and eval modes pass through', a
   const meta = JSON.parse(a.evalBlob).entries[0].metadata;
   assert.equal(meta.parameter.preset, 'IP1');
   assert.equal(meta.eval_mode, 'MM');
-  assert.equal(meta.dim, '32');
+  assert.equal(JSON.parse(a.evalBlob).envector_keys.dims, '32');
 });
 
 test('KeyManager save, load a subset, delete, list', async (t) => {
@@ -103,8 +103,8 @@ test('sealing with a KEK file (hex, base64, raw): sealed at rest, verify needs t
     const keyPath = path.join(dir, `keys-${form}`);
     await new ev.KeyGenerator({ keyPath, keyId: 'sealed', sealMode: 'aes', sealKekPath: kek, ...SMALL }).generateKeys();
     const sec = JSON.parse(fs.readFileSync(path.join(keyPath, 'sealed', 'SecKey.json')));
-    assert.equal(sec.entries[0].alg, 'AES-256-GCM', form);
-    assert.equal(sec.provider_meta.wrap_alg, 'AES-256-GCM');
+    assert.equal(sec.entries[0].alg, 'AES-KEK', form);
+    assert.equal(sec.entries[0].name, 'seckey.sealed', form);
     assert.equal(JSON.parse(fs.readFileSync(path.join(keyPath, 'sealed', 'EvalKey.json'))).entries[0].alg, undefined);
 
     const km = new ev.KeyManager({ keyPath, keyId: 'sealed' });
@@ -125,7 +125,7 @@ test('sealing with a KEK file (hex, base64, raw): sealed at rest, verify needs t
 test('generateKeysStream with sealMode aes returns sealed secrets', async (t) => {
   const kek = kekFile(tempDir(t));
   const keys = await new ev.KeyGenerator({ keyId: 'sx', sealMode: 'aes', sealKekPath: kek, ...SMALL }).generateKeysStream();
-  assert.equal(JSON.parse(keys.secBlob).entries[0].alg, 'AES-256-GCM');
+  assert.equal(JSON.parse(keys.secBlob).entries[0].alg, 'AES-KEK');
   assert.equal(JSON.parse(keys.metadataBlob).entries[0].alg, 'AES-256-GCM');
   assert.equal(JSON.parse(keys.encBlob).entries[0].alg, undefined);
 });
@@ -146,7 +146,7 @@ test('init: auto key setup makes, saves and registers once; then finds the keys'
   assert.equal(calls.length, 1);
   assert.equal(calls[0].keyId, 'auto');
   assert.deepEqual(calls[0].evalKey, first.keys.evalBlob);
-  assert.equal(JSON.parse(calls[0].evalKey).format, 'evalkey');
+  assert.equal(JSON.parse(calls[0].evalKey).entries[0].name, 'evalkey');
   assert.deepEqual(calls[0].info, { keyId: 'auto', keyPath, sealMode: 'aes', sealKekPath: kek, dimList: [32], sealed: true });
   assert.deepEqual(first.keys.secBlob, fs.readFileSync(path.join(keyPath, 'auto', 'SecKey.json')));
 

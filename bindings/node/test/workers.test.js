@@ -20,7 +20,7 @@ const ev = require(workerData.pkg);
     const keys = i % 2 === 0 ? gen.generateKeysStreamSync() : await gen.generateKeysStream();
     const km = new ev.KeyManager({ keyPath: workerData.keyPath, keyId: workerData.name + '-' + i });
     if (i % 2 === 0) km.saveSync(keys); else await km.save(keys);
-    out.push({ keyId: km.keyId, sec: JSON.parse(keys.secBlob).entries[0].hash });
+    out.push({ keyId: km.keyId, sec: JSON.parse(keys.secBlob).entries[0].hash.value });
     km.close();
   }
   parentPort.postMessage(out);
@@ -45,7 +45,7 @@ test('key generation from several worker threads at once', async (t) => {
   const mainKeys = await Promise.all([0, 1, 2].map((i) => new ev.KeyGenerator({ keyId: `main-${i}`, dimList: [32] }).generateKeysStream()));
   const results = (await Promise.all(workers)).flat();
   assert.equal(results.length, 12);
-  const hashes = new Set([...results.map((r) => r.sec), ...mainKeys.map((k) => JSON.parse(k.secBlob).entries[0].hash)]);
+  const hashes = new Set([...results.map((r) => r.sec), ...mainKeys.map((k) => JSON.parse(k.secBlob).entries[0].hash.value)]);
   assert.equal(hashes.size, 15, 'every key set has its own SecKey');
 
   const km = new ev.KeyManager({ keyPath });

@@ -58,7 +58,7 @@ def test_sealing_with_a_kek_file_works_on_aws(moto: Moto, tmp_path: Path) -> Non
     kek = kek_file(tmp_path)
     r = ek.init(**aws(moto), key_id="sealed", seal_mode="aes", seal_kek_path=kek, **SMALL)
     assert r.sealed is True
-    assert json.loads(r.keys["sec_blob"])["entries"][0]["alg"] == "AES-256-GCM"
+    assert json.loads(r.keys["sec_blob"])["entries"][0]["alg"] == "AES-KEK"
     with ek.KeyManager(key_id="sealed", **aws(moto)) as km:
         assert km.verify(seal_kek_path=kek) is True
         with pytest.raises(ek.AuthenticationError):

@@ -154,7 +154,7 @@ def test_key_manager_refuses_corrupt_foreign_or_mislabelled_blobs(tmp_path: Path
     keys = ek.KeyGenerator(key_id="k", **SMALL).generate_keys_stream()
     with ek.KeyManager(key_path=tmp_path, key_id="k") as km:
         flipped = bytearray(keys["eval_blob"])
-        i = flipped.index(b'"key_data": "') + 40
+        i = flipped.index(b'"key_data":"') + 40
         flipped[i] = 0x42 if flipped[i] == 0x41 else 0x41
         expect(lambda: km.save({**keys, "eval_blob": bytes(flipped)}), ek.CorruptDataError, "EvalKey")
         expect(lambda: km.save({**keys, "enc_blob": keys["eval_blob"]}), ek.CorruptDataError, "EncKey")

@@ -52,7 +52,7 @@ def test_generate_keys_stream_returns_the_four_envelopes_as_bytes() -> None:
     keys = gen.generate_keys_stream()
     assert isinstance(keys, dict)
     assert list(keys) == ["sec_blob", "enc_blob", "eval_blob", "metadata_blob"]
-    assert [json.loads(b)["format"] for b in keys.values()] == ["seckey", "enckey", "evalkey", "metadatakey"]
+    assert [json.loads(b)["entries"][0]["name"] for b in keys.values()] == ["seckey", "enckey", "evalkey", "metadatakey"]
     assert all(type(b) is bytes for b in keys.values())
     assert "alg" not in entry(keys["sec_blob"])  # not sealed
     # Two calls make two key sets.
@@ -90,9 +90,9 @@ def test_the_same_seed_gives_the_same_keys_and_options_pass_through() -> None:
     meta = entry(a["eval_blob"])["metadata"]
     assert meta["parameter"]["preset"] == "IP1"
     assert meta["eval_mode"] == "MM"
-    assert meta["dim"] == "32"
-    dims = entry(ek.KeyGenerator(key_id="d", dim_list=(64, 128), eval_mode="mm").generate_keys_stream()["enc_blob"])
-    assert dims["metadata"]["dim"] == "64,128"
+    assert json.loads(a["eval_blob"])["envector_keys"]["dims"] == "32"
+    dims = json.loads(ek.KeyGenerator(key_id="d", dim_list=(64, 128), eval_mode="mm").generate_keys_stream()["enc_blob"])
+    assert dims["envector_keys"]["dims"] == "64,128"
 
 
 def test_key_manager_save_load_subset_delete_list(tmp_path: Path) -> None:
@@ -130,8 +130,8 @@ def test_sealing_with_a_kek_file(tmp_path: Path, form: str) -> None:
     key_path = tmp_path / "keys"
     ek.KeyGenerator(key_path=key_path, key_id="sealed", seal_mode="aes", seal_kek_path=kek, **SMALL).generate_keys()
     sec = json.loads((key_path / "sealed" / "SecKey.json").read_bytes())
-    assert sec["entries"][0]["alg"] == "AES-256-GCM"
-    assert sec["provider_meta"]["wrap_alg"] == "AES-256-GCM"
+    assert sec["entries"][0]["alg"] == "AES-KEK"
+    assert sec["entries"][0]["name"] == "seckey.sealed"
     assert "alg" not in json.loads((key_path / "sealed" / "EvalKey.json").read_bytes())["entries"][0]
 
     with ek.KeyManager(key_path=key_path, key_id="sealed") as km:
@@ -150,7 +150,7 @@ def test_sealing_with_a_kek_file(tmp_path: Path, form: str) -> None:
 
 def test_generate_keys_stream_with_seal_mode_aes_returns_sealed_secrets(kek: Path) -> None:
     keys = ek.KeyGenerator(key_id="sx", seal_mode="aes", seal_kek_path=str(kek), **SMALL).generate_keys_stream()
-    assert entry(keys["sec_blob"])["alg"] == "AES-256-GCM"
+    assert entry(keys["sec_blob"])["alg"] == "AES-KEK"
     assert entry(keys["metadata_blob"])["alg"] == "AES-256-GCM"
     assert "alg" not in entry(keys["enc_blob"])
 
@@ -185,7 +185,7 @@ def test_init_auto_key_setup_makes_saves_and_registers_once(tmp_path: Path) -> N
     key_id, eval_key, info = calls[0]
     assert key_id == "auto"
     assert type(eval_key) is bytes and eval_key == first.keys["eval_blob"]
-    assert json.loads(eval_key)["format"] == "evalkey"
+    assert json.loads(eval_key)["entries"][0]["name"] == "evalkey"
     assert info == {
         "key_store": "local", "key_path": str(key_path), "preset": "ip0", "eval_mode": "rmp", "dim_list": [32],
         "metadata_encryption": True, "seal_mode": "aes", "seal_kek_path": str(kek), "sealed": True,

@@ -31,7 +31,7 @@ def test_eight_threads_generate_save_load_and_verify_at_once(tmp_path: Path) -> 
             assert own.verify() is True
         assert shared.load(key_id=kid) == loaded
         assert shared.verify_key_id(kid)
-        return json.loads(loaded["sec_blob"])["entries"][0]["hash"]
+        return json.loads(loaded["sec_blob"])["entries"][0]["hash"]["value"]
 
     with shared, ThreadPoolExecutor(8) as pool:
         hashes = list(pool.map(work, range(8)))
