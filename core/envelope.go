@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,8 +122,9 @@ type envelope struct {
 	requester  Requester
 	provider   providerMeta // legacy envelopes only
 	keyData    []byte
-	dataSize   int64  // bytes of key_data as stored
-	hash       string // base64 SHA-256 of key_data as stored
+	dataSize   int64       // bytes of key_data as stored
+	hash       string      // base64 SHA-256 of key_data as stored; "" until lazy computes it
+	lazy       *lazyDigest // computes hash once, for an envelope made here
 	seal       *sealInfo
 	mac        string // ours, on sealed secrets: base64 HMAC-SHA256 under a key from the KEK
 	macInput   []byte // what mac covers, as read (nil: computed from the fields)
@@ -135,6 +138,26 @@ type envelope struct {
 
 type rawDocument struct{ head, tail []byte }
 
+// lazyDigest computes the SHA-256 of an envelope's key data once, when first needed, so
+// that writing a large envelope can hash its key bytes while it encodes them.
+type lazyDigest struct {
+	once  sync.Once
+	value string
+	done  atomic.Bool
+}
+
+// hashValue returns the base64 SHA-256 of key_data as stored.
+func (e *envelope) hashValue() string {
+	if e.hash != "" || e.lazy == nil {
+		return e.hash
+	}
+	e.lazy.once.Do(func() {
+		e.lazy.value = sha256b64(e.keyData)
+		e.lazy.done.Store(true)
+	})
+	return e.lazy.value
+}
+
 func (e *envelope) sealed() bool { return e.seal != nil }
 
 // withKeyData returns a copy of e that holds data (for a new, sealed or unsealed key).
@@ -142,7 +165,7 @@ func (e *envelope) withKeyData(data []byte, seal *sealInfo) *envelope {
 	c := *e
 	c.keyData, c.seal, c.dropped, c.raw, c.mac, c.macInput, c.readName = data, seal, false, nil, "", nil, ""
 	c.dataSize = int64(len(data))
-	c.hash = sha256b64(data)
+	c.hash, c.lazy = "", &lazyDigest{}
 	c.dialect = DialectOurs
 	if c.keyVersion == "" {
 		c.keyVersion = eviKeyVersion
@@ -213,10 +236,21 @@ func (e *envelope) entryName() string {
 
 // document returns the envelope as a JSON tree with an empty key_data and without our
 // digest and MAC: the input of both (see digestInput).
-func (e *envelope) document() map[string]any {
+func (e *envelope) document() map[string]any { return e.documentWith("") }
+
+// hashOr is the key data's hash, or placeholder (of the same length) when one is given.
+func (e *envelope) hashOr(placeholder string) string {
+	if placeholder != "" {
+		return placeholder
+	}
+	return e.hashValue()
+}
+
+// documentWith is document with the hash replaced by placeholder when one is given.
+func (e *envelope) documentWith(placeholder string) map[string]any {
 	entry := map[string]any{
 		"name": e.entryName(), "role": e.role.info().roleText,
-		"hash":     map[string]any{"type": digestType, "value": e.hash},
+		"hash":     map[string]any{"type": digestType, "value": e.hashOr(placeholder)},
 		"key_data": "",
 	}
 	if e.role != MetadataKey {
@@ -277,7 +311,11 @@ func envelopeMAC(kek *KEK, input []byte) string {
 }
 
 // render lays the envelope out: the bytes before the key_data text and after it.
-func (e *envelope) render() (head, tail []byte, err error) {
+func (e *envelope) render() (head, tail []byte, err error) { return e.renderWith("") }
+
+// renderWith is render with a placeholder of a hash's length in place of the key data's
+// hash (and so of the digest and MAC, which have fixed lengths too), when one is given.
+func (e *envelope) renderWith(placeholder string) (head, tail []byte, err error) {
 	if e.raw != nil && !e.dropped {
 		return e.raw.head, e.raw.tail, nil
 	}
@@ -287,7 +325,7 @@ func (e *envelope) render() (head, tail []byte, err error) {
 	if e.dialect == DialectLegacy {
 		return nil, nil, Errorf(ErrInternal, "envelope", "a changed legacy envelope is never written")
 	}
-	doc := e.document()
+	doc := e.documentWith(placeholder)
 	ext := doc[extensionMember].(map[string]any)
 	in := digestInput(doc)
 	ext["digest"] = map[string]any{"type": digestType, "value": sha256b64(in)}
@@ -316,24 +354,59 @@ func (e *envelope) marshal() ([]byte, error) {
 
 // marshalTo writes the envelope into the buffer alloc returns, which must have length n
 // (memory owned by someone else, say C); an error from alloc is returned as is.
+//
+// A large key not hashed yet is hashed on one goroutine while its base64 text is
+// encoded on the others, straight into its place: the envelope is first laid out with
+// a placeholder hash (base64 SHA-256 digests and MACs have fixed lengths), and its
+// head and tail written for real once the hash is known.
 func (e *envelope) marshalTo(alloc func(n int) ([]byte, error)) ([]byte, error) {
-	head, tail, err := e.render()
+	placeholder := ""
+	var hashed chan struct{}
+	if e.raw == nil && e.hash == "" && e.lazy != nil && !e.lazy.done.Load() && len(e.keyData) >= 64<<10 {
+		placeholder = strings.Repeat("A", sha256B64Len)
+		hashed = make(chan struct{})
+		go func() {
+			defer close(hashed)
+			e.hashValue()
+		}()
+	}
+	head, tail, err := e.renderWith(placeholder)
 	if err != nil {
+		if hashed != nil {
+			<-hashed
+		}
 		return nil, err
 	}
 	n := e.size(head, tail)
 	out, err := alloc(n)
+	if err == nil && len(out) != n {
+		err = Errorf(ErrInternal, "envelope", "the buffer for the envelope is %d bytes, not %d", len(out), n)
+	}
 	if err != nil {
+		if hashed != nil {
+			<-hashed
+		}
 		return nil, err
 	}
-	if len(out) != n {
-		return nil, Errorf(ErrInternal, "envelope", "the buffer for the envelope is %d bytes, not %d", len(out), n)
+	encodeBase64Parallel(out[len(head):n-len(tail)], e.keyData)
+	if hashed != nil {
+		<-hashed
+		realHead, realTail, err := e.render()
+		if err != nil {
+			return nil, err
+		}
+		if len(realHead) != len(head) || len(realTail) != len(tail) {
+			return nil, Errorf(ErrInternal, "envelope", "the envelope's layout changed with its hash")
+		}
+		head, tail = realHead, realTail
 	}
 	copy(out, head)
-	encodeBase64Parallel(out[len(head):n-len(tail)], e.keyData)
 	copy(out[n-len(tail):], tail)
 	return out, nil
 }
+
+// sha256B64Len is the length of a base64 SHA-256 digest.
+const sha256B64Len = 44
 
 // writeTo streams the envelope to w without building it in memory: the key_data text
 // is encoded a block at a time.

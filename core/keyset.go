@@ -406,7 +406,7 @@ func (ks *KeySet) Info() []EntryInfo {
 		e := ks.envs[r]
 		info := EntryInfo{
 			Role: r, Format: e.entryName(), Dialect: e.dialect, KeyFormat: ks.params.Preset.keyFormat,
-			Sealed: e.sealed(), DataSize: e.dataSize, Hash: e.hash, KeyVersion: e.keyVersion,
+			Sealed: e.sealed(), DataSize: e.dataSize, Hash: e.hashValue(), KeyVersion: e.keyVersion,
 			CreatedAt: e.createdAt, ExpiresAt: e.expiresAt, State: e.state.Value, Requester: e.requester,
 		}
 		if e.sealed() {
