@@ -237,7 +237,14 @@ type Report struct {
 func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 	op := "verify"
 	if ks.params.Preset.keyFormat != keyFormatLattigo {
-		return nil, Errorf(ErrInvalidArgument, op, "key %q holds key data in enVector's own (evi) layout, written by enVector's SDK; this release checks its envelopes, digests and seals but cannot yet prove that its keys belong together", ks.id)
+		if ks.Sealed() && kek != nil { // a wrong KEK is still worth knowing about
+			plain, err := ks.Unseal(kek)
+			if err != nil {
+				return nil, err
+			}
+			plain.wipeNew(ks)
+		}
+		return nil, Errorf(ErrInvalidArgument, op, "key %q holds key data in enVector's own (evi) layout, written by enVector's SDK; this release checks its envelopes, digests and seals (and unsealed them with the KEK given) but cannot yet prove that its keys belong together", ks.id)
 	}
 	if !ks.Complete() {
 		return nil, Errorf(ErrNotFound, op, "key %q needs SecKey, EncKey and EvalKey to be verified; it holds %v", ks.id, ks.Roles())
