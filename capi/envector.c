@@ -248,6 +248,26 @@ int envector_keyset_verify(const envector_keyset *ks, const uint8_t *kek, size_t
 	return finish(rc, err_id, err);
 }
 
+/* ---- metadata -------------------------------------------------------------------- */
+
+int envector_metadata_encrypt(const envector_keyset *ks, const uint8_t *plaintext,
+                              size_t plaintext_len, const uint8_t *aad, size_t aad_len,
+                              char **out_token, envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_metadata_encrypt(ID(ks), (uint8_t *)plaintext, plaintext_len,
+	                                     (uint8_t *)aad, aad_len, out_token, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
+int envector_metadata_decrypt(const envector_keyset *ks, const char *token, const uint8_t *aad,
+                              size_t aad_len, uint8_t **out_plaintext, size_t *out_len,
+                              envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_metadata_decrypt(ID(ks), (char *)token, (uint8_t *)aad, aad_len,
+	                                     out_plaintext, out_len, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
 /* ---- stores ---------------------------------------------------------------------- */
 
 int envector_store_open(const char *options_json, envector_store **out, envector_error **err) {

@@ -11,7 +11,8 @@
 //     handles into table ids and back, owns the allocator of returned buffers (a
 //     header in front of each records its size and whether it held secrets, so
 //     envector_bytes_free can zero it), and calls the Go side.
-//   - exports.go holds the Go side: one //export envectorgo_* function per operation.
+//   - exports.go holds the Go side: one //export envectorgo_* function per operation
+//     (metadata.go those of metadata encryption).
 //     Each recovers panics, checks its arguments, turns JSON options into core types,
 //     calls core or core/store, and copies results into C memory. Only envector_*
 //     symbols leave the library (capi/envector.map); envectorgo_* stay inside.

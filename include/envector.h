@@ -106,7 +106,7 @@ extern "C" {
 #define ENVECTOR_ERR_INVALID_ARGUMENT 1 /* the caller passed something not accepted */
 #define ENVECTOR_ERR_NOT_FOUND 2        /* a key set, role, file, object or secret is absent */
 #define ENVECTOR_ERR_ALREADY_EXISTS 3   /* the target holds keys already; nothing overwritten */
-#define ENVECTOR_ERR_AUTH 4             /* unsealing failed: wrong KEK, or sealed data altered */
+#define ENVECTOR_ERR_AUTH 4             /* wrong KEK or MetadataKey, or sealed data or token altered */
 #define ENVECTOR_ERR_CORRUPT 5          /* data does not parse or does not check out */
 #define ENVECTOR_ERR_IO 6               /* the local file system failed */
 #define ENVECTOR_ERR_REMOTE 7           /* a remote store (AWS) failed */
@@ -161,8 +161,9 @@ ENVECTOR_API int envector_error_free(envector_error *err);
  * Memory returned by the library
  * --------------------------------------------------------------------------------- */
 
-/* Frees a buffer returned by envector_keyset_blob or envector_keyset_blobs, zeroing it
- * first if it held secret key material. The library keeps up to two freed public
+/* Frees a buffer returned by envector_keyset_blob, envector_keyset_blobs or
+ * envector_metadata_decrypt, zeroing it first if it held secret key material or
+ * decrypted metadata. The library keeps up to two freed public
  * buffers of 256 KiB or more (EvalKey and EncKey envelopes) to hand out again, so that
  * a host copying and freeing blobs does not fault in fresh memory for every key set;
  * secret buffers are never kept. NULL: nothing to do, ENVECTOR_OK. As with free(3),
@@ -171,8 +172,8 @@ ENVECTOR_API int envector_error_free(envector_error *err);
  * ENVECTOR_ERR_INVALID_ARGUMENT, freeing nothing, when it can tell. */
 ENVECTOR_API int envector_bytes_free(uint8_t *data);
 
-/* Frees a string returned by the library (envector_keyset_id). Same rules as
- * envector_bytes_free. */
+/* Frees a string returned by the library (envector_keyset_id,
+ * envector_metadata_encrypt). Same rules as envector_bytes_free. */
 ENVECTOR_API int envector_string_free(char *str);
 
 /* Frees a string list returned by envector_store_list, strings included (one
@@ -280,6 +281,52 @@ ENVECTOR_API int envector_unseal(const envector_keyset *ks, const uint8_t *kek, 
  * belong together; the message names the key). */
 ENVECTOR_API int envector_keyset_verify(const envector_keyset *ks, const uint8_t *kek,
                                         size_t kek_len, envector_error **err);
+
+/* ---------------------------------------------------------------------------------
+ * Metadata encryption
+ *
+ * The metadata stored beside each vector is encrypted with the key set's MetadataKey
+ * in enVector's format, so that what this library encrypts enVector's SDK decrypts and
+ * the other way round: AES-256-GCM with a fresh random 12-byte IV and optional
+ * associated data (aad), giving the JSON {"encrypted_data", "iv", "tag"} (each
+ * standard base64); the token is the standard base64 of that JSON. Metadata is UTF-8
+ * text (enVector keeps it as a string). The key set must hold the MetadataKey
+ * unsealed: load it (envector_store_load with the role ENVECTOR_ROLE_METADATAKEY is
+ * enough) and, when envector_keyset_sealed says so, envector_unseal it first.
+ * Messages never contain the metadata or the key.
+ * --------------------------------------------------------------------------------- */
+
+/* Encrypts plaintext (plaintext_len bytes of UTF-8 text, at most 64 MiB; NULL with
+ * plaintext_len 0 is the empty text) with the MetadataKey of ks. aad (aad_len bytes;
+ * NULL with aad_len 0 for none) is authenticated, not encrypted: the same bytes must
+ * be given to decrypt. The inputs are only read. Each call uses a new random IV, so
+ * two tokens of the same text differ.
+ * On success *out_token receives a new NUL-terminated token (standard base64, ASCII)
+ * the caller frees with envector_string_free.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out_token, a NULL input with a non-zero
+ * length, plaintext not UTF-8 or over 64 MiB, the MetadataKey sealed), NOT_FOUND (ks
+ * holds no MetadataKey: made with metadata_encryption false, or not loaded),
+ * INTERNAL. */
+ENVECTOR_API int envector_metadata_encrypt(const envector_keyset *ks, const uint8_t *plaintext,
+                                           size_t plaintext_len, const uint8_t *aad,
+                                           size_t aad_len, char **out_token,
+                                           envector_error **err);
+
+/* Decrypts token (NUL-terminated: the base64 token of envector_metadata_encrypt or of
+ * enVector's SDK, or its JSON form; surrounding white space, e.g. a final newline, is
+ * ignored) with the MetadataKey of ks and the aad it was encrypted with (aad_len
+ * bytes; NULL with aad_len 0 for none). The inputs are only read.
+ * On success *out_plaintext receives a new buffer holding the metadata (not
+ * NUL-terminated; never NULL, even when empty) and *out_len its length; the caller
+ * frees it with envector_bytes_free, which zeroes it.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL token or out pointer, a NULL aad with a
+ * non-zero length, a token of another shape, the MetadataKey sealed), NOT_FOUND (ks
+ * holds no MetadataKey), AUTH (another MetadataKey, other aad, or an altered token:
+ * GCM authentication failed). */
+ENVECTOR_API int envector_metadata_decrypt(const envector_keyset *ks, const char *token,
+                                           const uint8_t *aad, size_t aad_len,
+                                           uint8_t **out_plaintext, size_t *out_len,
+                                           envector_error **err);
 
 /* ---------------------------------------------------------------------------------
  * Stores

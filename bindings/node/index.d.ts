@@ -110,6 +110,42 @@ export interface VerifyOptions extends KeyIdOption {
   sealKekPath?: string;
 }
 
+/** One JSON value: what decryptMetadata gives back with {asJson: true}. */
+export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
+
+/**
+ * What encryptMetadata takes: a string (encrypted as UTF-8), a Buffer or Uint8Array of
+ * UTF-8 text (other bytes are refused), or a plain object or array, written with
+ * JSON.stringify (compact, non-ASCII kept: what enVector's SDK writes).
+ */
+export type Metadata = string | Uint8Array | { [key: string]: any } | readonly unknown[];
+
+export interface MetadataOptions extends KeyIdOption {
+  /**
+   * Associated data (e.g. the vector's id): bound to the token but not encrypted; a
+   * string counts as its UTF-8 bytes. Decrypting needs the same value.
+   */
+  aad?: string | Uint8Array;
+  /** The KEK of a sealed MetadataKey, as bytes or text (hex / base64). */
+  kek?: Uint8Array | string;
+  /** Or the file holding it. */
+  sealKekPath?: string;
+}
+
+export interface DecryptMetadataOptions extends MetadataOptions {
+  /** Resolve to the JSON value the metadata holds rather than its text (default false). */
+  asJson?: boolean;
+}
+
+/** The options of the module functions: the key set, its store, and the metadata options. */
+export interface MetadataStoreOptions extends StoreOptions, MetadataOptions {
+  keyId: string;
+}
+
+export interface DecryptMetadataStoreOptions extends StoreOptions, DecryptMetadataOptions {
+  keyId: string;
+}
+
 /**
  * A key store (a local directory, or AWS) and optionally the key id it works on. The
  * store is opened on first use (AWS_* variables set in process.env before then are
@@ -147,6 +183,23 @@ export class KeyManager {
    */
   verify(options?: VerifyOptions): Promise<true>;
   verifySync(options?: VerifyOptions): true;
+  /**
+   * Encrypts one metadata value with the key set's MetadataKey: resolves to enVector's
+   * token (standard base64). Only the MetadataKey is loaded; a sealed one needs its KEK.
+   */
+  encryptMetadata(metadata: Metadata, options?: MetadataOptions): Promise<string>;
+  encryptMetadataSync(metadata: Metadata, options?: MetadataOptions): string;
+  /**
+   * Decrypts a token (base64, or its JSON form) with the key set's MetadataKey: resolves
+   * to the text, or with {asJson: true} to the JSON value. AuthenticationError for
+   * another MetadataKey, other aad or an altered token.
+   */
+  decryptMetadata(token: string | Uint8Array, options?: DecryptMetadataOptions & { asJson?: false }): Promise<string>;
+  decryptMetadata(token: string | Uint8Array, options: DecryptMetadataOptions & { asJson: true }): Promise<JSONValue>;
+  decryptMetadata(token: string | Uint8Array, options?: DecryptMetadataOptions): Promise<string | JSONValue>;
+  decryptMetadataSync(token: string | Uint8Array, options?: DecryptMetadataOptions & { asJson?: false }): string;
+  decryptMetadataSync(token: string | Uint8Array, options: DecryptMetadataOptions & { asJson: true }): JSONValue;
+  decryptMetadataSync(token: string | Uint8Array, options?: DecryptMetadataOptions): string | JSONValue;
   /** Frees the store. Idempotent; any later call throws ClosedError. */
   close(): void;
   [Symbol.dispose](): void;
@@ -191,6 +244,31 @@ export interface InitResult {
 export function init(options: InitOptions): Promise<InitResult>;
 /** init() under the enVector SDK's other name: same options, same behaviour. */
 export function initIndexConfig(options: InitOptions): Promise<InitResult>;
+
+/**
+ * Encrypts one metadata value with the MetadataKey of key set options.keyId, in the store
+ * the options name, and resolves to the token enVector stores beside the vector: standard
+ * base64 of the JSON {"encrypted_data", "iv", "tag"} (AES-256-GCM, a fresh random IV),
+ * which enVector's SDK decrypts, as it does the other way round. Rejects with
+ * InvalidArgumentError (metadata not UTF-8 text, a sealed MetadataKey without its KEK),
+ * NotFoundError (no key set, or one made with metadataEncryption: false),
+ * AuthenticationError (wrong KEK).
+ */
+export function encryptMetadata(metadata: Metadata, options: MetadataStoreOptions): Promise<string>;
+export function encryptMetadataSync(metadata: Metadata, options: MetadataStoreOptions): string;
+/**
+ * Decrypts a metadata token (of encryptMetadata or enVector's SDK) with the MetadataKey of
+ * key set options.keyId and the aad it was made with: resolves to the text, or with
+ * {asJson: true} to the JSON value. Rejects with AuthenticationError (another MetadataKey,
+ * other aad, an altered token, a wrong KEK), InvalidArgumentError (a token of another
+ * shape), NotFoundError, CorruptDataError (not UTF-8 text; with asJson, not JSON).
+ */
+export function decryptMetadata(token: string | Uint8Array, options: DecryptMetadataStoreOptions & { asJson?: false }): Promise<string>;
+export function decryptMetadata(token: string | Uint8Array, options: DecryptMetadataStoreOptions & { asJson: true }): Promise<JSONValue>;
+export function decryptMetadata(token: string | Uint8Array, options: DecryptMetadataStoreOptions): Promise<string | JSONValue>;
+export function decryptMetadataSync(token: string | Uint8Array, options: DecryptMetadataStoreOptions & { asJson?: false }): string;
+export function decryptMetadataSync(token: string | Uint8Array, options: DecryptMetadataStoreOptions & { asJson: true }): JSONValue;
+export function decryptMetadataSync(token: string | Uint8Array, options: DecryptMetadataStoreOptions): string | JSONValue;
 
 /** The version of the loaded libenvector, e.g. "0.1.0". */
 export function libraryVersion(): string;

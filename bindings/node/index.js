@@ -1,12 +1,15 @@
 'use strict';
 // envector-keys for Node.js: the key sets of enVector encrypted vector search, made,
-// sealed, stored and verified by libenvector (the Go core behind a C ABI) through koffi.
+// sealed, stored and verified by libenvector (the Go core behind a C ABI) through koffi,
+// and the metadata beside each vector encrypted with a key set's MetadataKey.
 // Every operation that does real work returns a Promise and runs off the event loop;
 // *Sync variants block the calling thread. See README.md and index.d.ts.
 
 const native = require('./lib/native');
 const errors = require('./lib/errors');
-const { KeyGenerator, KeyManager, init, initIndexConfig } = require('./lib/api');
+const {
+  KeyGenerator, KeyManager, init, initIndexConfig, encryptMetadata, encryptMetadataSync, decryptMetadata, decryptMetadataSync,
+} = require('./lib/api');
 
 /** The version of the loaded libenvector, e.g. "0.1.0". */
 function libraryVersion() {
@@ -18,6 +21,10 @@ module.exports = {
   KeyManager,
   init,
   initIndexConfig,
+  encryptMetadata,
+  encryptMetadataSync,
+  decryptMetadata,
+  decryptMetadataSync,
   libraryVersion,
   libraryPath: native.libraryPath,
   ROLES: native.ROLES,

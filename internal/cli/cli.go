@@ -82,6 +82,8 @@ var commands = []command{
 	{"verify", "load every key, unseal with the KEK when sealed, prove EncKey and EvalKey belong to SecKey", verifyFlags, runVerify},
 	{"list", "list the key ids in the store", listFlags, runList},
 	{"delete", "delete a stored key set", deleteFlags, runDelete},
+	{"encrypt-metadata", "encrypt metadata (UTF-8 text) with the key set's MetadataKey: writes enVector's token (base64) and a newline", encryptMetadataFlags, runEncryptMetadata},
+	{"decrypt-metadata", "decrypt a metadata token with the key set's MetadataKey: writes the metadata byte for byte", decryptMetadataFlags, runDecryptMetadata},
 }
 
 // env is what a command may touch.
@@ -105,7 +107,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		if !found {
-			fmt.Fprintf(stderr, "envector-keygen: unknown command %q; accepted: generate, inspect, verify, list, delete\n", args[0])
+			names := make([]string, len(commands))
+			for i, c := range commands {
+				names[i] = c.name
+			}
+			fmt.Fprintf(stderr, "envector-keygen: unknown command %q; accepted: %s\n", args[0], strings.Join(names, ", "))
 			return ExitUsage
 		}
 		args = args[1:]

@@ -1,11 +1,12 @@
 'use strict';
-// The public API: KeyGenerator, KeyManager, init and initIndexConfig. Options are
-// translated to the library's options JSON (camelCase -> snake_case) and checked by the
-// library; nothing here knows what a valid preset, dim or KEK is.
+// The public API: KeyGenerator, KeyManager, init, initIndexConfig, encryptMetadata and
+// decryptMetadata. Options are translated to the library's options JSON (camelCase ->
+// snake_case) and checked by the library; nothing here knows what a valid preset, dim,
+// KEK or token is.
 
 const fs = require('node:fs');
 const { ROLES, DELETE_IMMEDIATE } = require('./native');
-const { STATUS, InvalidArgumentError, NotFoundError, AlreadyExistsError, ClosedError } = require('./errors');
+const { STATUS, InvalidArgumentError, NotFoundError, AlreadyExistsError, ClosedError, CorruptDataError } = require('./errors');
 const { js, release, detach, runSync, runAsync, soft, call } = require('./run');
 const ops = require('./ops');
 
@@ -120,10 +121,131 @@ function wipeKEK(k) {
   if (k && k.owned) k.bytes.fill(0);
 }
 
+// ---- metadata input and output -------------------------------------------------------
+
+const METADATA_ROLE = ROLES.indexOf('MetadataKey');
+const METADATA_TYPES = 'a string, a Buffer or Uint8Array of UTF-8 text, or a plain object or array (JSON-encoded)';
+const METADATA_OPTIONS = ['keyId', 'aad', 'kek', 'sealKekPath'];
+const DECRYPT_OPTIONS = [...METADATA_OPTIONS, 'asJson'];
+
+function isJSONObject(v) {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function utf8(who, name, text) {
+  if (!text.isWellFormed()) {
+    throw new InvalidArgumentError(`${who}: ${name} is not valid Unicode text (it holds a lone surrogate)`);
+  }
+  return Buffer.from(text, 'utf8');
+}
+
+// metadataBytes: what is encrypted. A string as UTF-8, bytes as given (the library
+// refuses what is not UTF-8), a plain object or array as JSON.stringify writes it
+// (compact, non-ASCII kept: what enVector's SDK writes). Messages never show the metadata.
+function metadataBytes(who, metadata) {
+  if (typeof metadata === 'string') return utf8(who, 'metadata', metadata);
+  if (metadata instanceof Uint8Array) return metadata;
+  if (Array.isArray(metadata) || isJSONObject(metadata)) {
+    let text;
+    try {
+      text = JSON.stringify(metadata);
+    } catch (e) {
+      throw new InvalidArgumentError(`${who}: metadata cannot be written as JSON: ${e.message}`, { cause: e });
+    }
+    return utf8(who, 'metadata', text);
+  }
+  const got = metadata === null ? 'null' : typeof metadata === 'object' ? metadata.constructor?.name ?? 'object' : typeof metadata;
+  throw new InvalidArgumentError(`${who}: metadata must be ${METADATA_TYPES}, not ${got}`);
+}
+
+function aadBytes(who, aad) {
+  if (aad === undefined || aad === null) return null;
+  if (typeof aad === 'string') return utf8(who, 'aad', aad);
+  if (aad instanceof Uint8Array) return aad;
+  throw new InvalidArgumentError(`${who}: aad must be a string or a Buffer, not ${typeof aad}`);
+}
+
+function tokenString(who, token) {
+  let t = token;
+  if (t instanceof Uint8Array) t = Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8');
+  if (typeof t !== 'string') {
+    throw new InvalidArgumentError(`${who}: token must be a string or a Buffer (what encryptMetadata returned), not ${typeof token}`);
+  }
+  if (t.includes('\0')) throw new InvalidArgumentError(`${who}: token holds a NUL character; a token is base64 text`);
+  return t;
+}
+
+// metadataResult: the decrypted bytes as text, or with asJson the JSON value it holds.
+function metadataResult(who, buf, asJson) {
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new CorruptDataError(`${who}: the metadata decrypted but is not UTF-8 text`);
+  }
+  if (!asJson) return text;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    // e.message may quote the text: not repeated.
+    throw new CorruptDataError(`${who}: the metadata is not JSON; decrypt it without asJson to get the text`, { cause: e });
+  }
+}
+
+function checkOptions(who, opts, accepted) {
+  if (opts === undefined || opts === null) return {};
+  if (!isPlainObject(opts)) throw new InvalidArgumentError(`${who}: options must be an object, not ${typeof opts}`);
+  for (const k of Object.keys(opts)) {
+    if (!accepted.includes(k)) throw new InvalidArgumentError(`${who}: unknown option "${k}"; accepted: ${accepted.join(', ')}`);
+  }
+  if (opts.asJson !== undefined && typeof opts.asJson !== 'boolean') {
+    throw new InvalidArgumentError(`${who}: asJson must be true or false`);
+  }
+  return opts;
+}
+
+// withMetadataKey loads only the MetadataKey of keyId from st, unseals it with kek (a
+// Buffer, or null) when it is sealed, and runs use(handle), a generator of steps.
+function* withMetadataKey(who, st, keyId, kek, use) {
+  const out = [null];
+  const r = yield soft(call('envector_store_load', st, keyId, Int32Array.of(METADATA_ROLE), 1, out));
+  if (r !== 0) {
+    if (r instanceof NotFoundError) {
+      const found = [0];
+      const x = yield soft(call('envector_store_exists', st, keyId, found));
+      if (x === 0 && found[0] === 1) {
+        throw new NotFoundError(`${who}: key set "${keyId}" has no MetadataKey (it was made with metadataEncryption: false): ${r.message}`, { cause: r });
+      }
+    }
+    throw r;
+  }
+  const ks = out[0];
+  try {
+    const sealed = [0];
+    yield call('envector_keyset_sealed', ks, sealed);
+    if (sealed[0] !== 1) return yield* use(ks);
+    if (!kek) throw new InvalidArgumentError(`${who}: the MetadataKey of key set "${keyId}" is sealed; give its KEK with sealKekPath or kek`);
+    const plain = [null];
+    yield call('envector_unseal', ks, kek, kek.length, plain);
+    try {
+      return yield* use(plain[0]);
+    } finally {
+      yield release('envector_keyset_free', plain[0]);
+    }
+  } finally {
+    yield release('envector_keyset_free', ks);
+  }
+}
+
 // ---- handles -------------------------------------------------------------------------
 
 // The fallback for handles nobody closed: freed when their owner is collected.
 const finalizer = new FinalizationRegistry(({ name, handle }) => detach(name, handle));
+
+// The KeyManager method behind encryptMetadata and decryptMetadata (not exported).
+const METADATA = Symbol('metadata');
 
 // ---- KeyGenerator --------------------------------------------------------------------
 
@@ -346,6 +468,56 @@ class KeyManager {
     return this.#verify(true, opts);
   }
 
+  // [METADATA] is encryptMetadata / decryptMetadata (decrypt true), for the methods and
+  // the module functions; who names the caller in messages.
+  [METADATA](sync, who, decrypt, input, options) {
+    const opts = checkOptions(who, options, decrypt ? DECRYPT_OPTIONS : METADATA_OPTIONS);
+    this.#check(who.replace(/^KeyManager\./, ''));
+    const keyId = requireKeyId(who, opts.keyId !== undefined ? opts.keyId : this.keyId);
+    const data = decrypt ? tokenString(who, input) : metadataBytes(who, input);
+    const aad = aadBytes(who, opts.aad);
+    const kek = kekStep(who, opts);
+    return this.#run(sync, who.replace(/^KeyManager\./, ''), function* metadataBody(st) {
+      const k = kek ? yield kek : null;
+      try {
+        if (!decrypt) return yield* withMetadataKey(who, st, keyId, k && k.bytes, (ks) => ops.metadataEncrypt(ks, data, aad));
+        const buf = yield* withMetadataKey(who, st, keyId, k && k.bytes, (ks) => ops.metadataDecrypt(ks, data, aad));
+        try {
+          return metadataResult(who, buf, opts.asJson === true);
+        } finally {
+          buf.fill(0);
+        }
+      } finally {
+        wipeKEK(k);
+      }
+    });
+  }
+
+  /**
+   * Encrypts one metadata value with the key set's MetadataKey and resolves to enVector's
+   * token (standard base64 text). Only the MetadataKey is loaded; a sealed one needs its
+   * KEK ({sealKekPath} or {kek}). See encryptMetadata().
+   */
+  async encryptMetadata(metadata, options) {
+    return this[METADATA](false, 'KeyManager.encryptMetadata', false, metadata, options);
+  }
+
+  encryptMetadataSync(metadata, options) {
+    return this[METADATA](true, 'KeyManager.encryptMetadataSync', false, metadata, options);
+  }
+
+  /**
+   * Decrypts a metadata token with the key set's MetadataKey and resolves to the text, or
+   * with {asJson: true} to the JSON value it holds. See decryptMetadata().
+   */
+  async decryptMetadata(token, options) {
+    return this[METADATA](false, 'KeyManager.decryptMetadata', true, token, options);
+  }
+
+  decryptMetadataSync(token, options) {
+    return this[METADATA](true, 'KeyManager.decryptMetadataSync', true, token, options);
+  }
+
   /**
    * Frees the store handle (on a koffi worker thread, not waited for: the library lets
    * operations already under way finish). Idempotent; later calls throw ClosedError.
@@ -465,4 +637,77 @@ async function initIndexConfig(options = {}) {
   return init(options);
 }
 
-module.exports = { KeyGenerator, KeyManager, init, initIndexConfig, OPTION_KEYS };
+// ---- metadata encryption -------------------------------------------------------------
+
+// metadataCall runs a KeyManager's [METADATA] for a module function: the store options
+// make a KeyManager used for this one call.
+function metadataCall(sync, who, decrypt, input, options) {
+  const accepted = [...MANAGER_OPTIONS, ...(decrypt ? DECRYPT_OPTIONS : METADATA_OPTIONS)];
+  const opts = checkOptions(who, options, accepted);
+  const storeOpts = {};
+  const own = {};
+  for (const [k, v] of Object.entries(opts)) {
+    if (MANAGER_OPTIONS.includes(k) && k !== 'keyId') storeOpts[k] = v;
+    else own[k] = v;
+  }
+  requireKeyId(who, own.keyId);
+  const km = new KeyManager(storeOpts);
+  if (sync) {
+    try {
+      return km[METADATA](true, who, decrypt, input, own);
+    } finally {
+      km.close();
+    }
+  }
+  let p;
+  try {
+    p = km[METADATA](false, who, decrypt, input, own);
+  } catch (e) {
+    km.close();
+    throw e;
+  }
+  return p.finally(() => km.close());
+}
+
+/**
+ * Encrypts one metadata value with the MetadataKey of key set options.keyId (in the store
+ * the StoreOptions name) and resolves to the token enVector stores beside the vector:
+ * standard base64 of the JSON {"encrypted_data", "iv", "tag"} (AES-256-GCM, a fresh
+ * random 12-byte IV), which enVector's SDK decrypts, as it does the other way round.
+ * metadata: a string (encrypted as UTF-8), a Buffer of UTF-8 text, or a plain object or
+ * array (JSON.stringify). options.aad (string or Buffer) is bound to the token without
+ * being encrypted; decrypting needs the same. A sealed MetadataKey needs its KEK
+ * ({sealKekPath} or {kek}).
+ */
+async function encryptMetadata(metadata, options) {
+  return metadataCall(false, 'encryptMetadata', false, metadata, options);
+}
+
+function encryptMetadataSync(metadata, options) {
+  return metadataCall(true, 'encryptMetadataSync', false, metadata, options);
+}
+
+/**
+ * Decrypts a metadata token (of encryptMetadata or enVector's SDK: the base64 token or
+ * its JSON form) with the MetadataKey of key set options.keyId and the aad it was made
+ * with; resolves to the text, or with {asJson: true} to the JSON value it holds.
+ */
+async function decryptMetadata(token, options) {
+  return metadataCall(false, 'decryptMetadata', true, token, options);
+}
+
+function decryptMetadataSync(token, options) {
+  return metadataCall(true, 'decryptMetadataSync', true, token, options);
+}
+
+module.exports = {
+  KeyGenerator,
+  KeyManager,
+  init,
+  initIndexConfig,
+  encryptMetadata,
+  encryptMetadataSync,
+  decryptMetadata,
+  decryptMetadataSync,
+  OPTION_KEYS,
+};

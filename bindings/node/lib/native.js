@@ -46,6 +46,9 @@ const decl = {
   envector_seal: 'int envector_seal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_unseal: 'int envector_unseal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_keyset_verify: 'int envector_keyset_verify(const envector_keyset *ks, const uint8_t *kek, size_t kek_len, _Out_ envector_error **err)',
+  // metadata encryption
+  envector_metadata_encrypt: 'int envector_metadata_encrypt(const envector_keyset *ks, const uint8_t *plaintext, size_t plaintext_len, const uint8_t *aad, size_t aad_len, _Out_ void **out_token, _Out_ envector_error **err)',
+  envector_metadata_decrypt: 'int envector_metadata_decrypt(const envector_keyset *ks, const char *token, const uint8_t *aad, size_t aad_len, _Out_ void **out_plaintext, _Out_ size_t *out_len, _Out_ envector_error **err)',
   // stores
   envector_store_open: 'int envector_store_open(const char *options_json, _Out_ envector_store **out, _Out_ envector_error **err)',
   envector_store_free: 'int envector_store_free(envector_store *store)',

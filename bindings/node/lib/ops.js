@@ -162,6 +162,33 @@ function* checkKEK(ks, kek) {
   yield release('envector_keyset_free', out[0]);
 }
 
+// metadataEncrypt: the token (a string) of plaintext (a Buffer of UTF-8 text) under the
+// MetadataKey of ks, with associated data aad (a Buffer, or null).
+function* metadataEncrypt(ks, plaintext, aad) {
+  const out = [null];
+  yield call('envector_metadata_encrypt', ks, plaintext, plaintext.length, aad, aad ? aad.length : 0, out);
+  try {
+    return koffi.decode(out[0], 'char', -1);
+  } finally {
+    fn.envector_string_free(out[0]); // stays in C
+  }
+}
+
+// metadataDecrypt: the metadata of token (a string) under the MetadataKey of ks, with
+// associated data aad (a Buffer, or null), as a Buffer of its own that the caller may
+// wipe. The library's buffer is zeroed when freed.
+function* metadataDecrypt(ks, token, aad) {
+  const data = [null];
+  const len = [0];
+  yield call('envector_metadata_decrypt', ks, token, aad, aad ? aad.length : 0, data, len);
+  try {
+    const n = Number(len[0]);
+    return n === 0 ? Buffer.alloc(0) : Buffer.from(koffi.view(data[0], n).slice(0));
+  } finally {
+    fn.envector_bytes_free(data[0]); // stays in C; zeroes the buffer
+  }
+}
+
 module.exports = {
   BLOB_KEYS,
   keygen,
@@ -178,4 +205,6 @@ module.exports = {
   list,
   verify,
   checkKEK,
+  metadataEncrypt,
+  metadataDecrypt,
 };

@@ -1,8 +1,10 @@
 """envector-keys: the key sets of enVector encrypted vector search, made, sealed, stored
 (local directory or AWS) and verified by libenvector, the Go core behind the C ABI of
-include/envector.h, called through ctypes. No key logic is written in Python.
+include/envector.h, called through ctypes; and the metadata beside each vector encrypted
+with a key set's MetadataKey. No key logic is written in Python.
 
     from envector_keys import init, KeyGenerator, KeyManager
+    from envector_keys import encrypt_metadata, decrypt_metadata
 
 The library's Go runtime does not survive ``fork()`` without ``exec()``: in a child
 forked after this package was imported every call raises :class:`ForkedProcessError`;
@@ -15,9 +17,13 @@ from . import _native
 from ._api import (
     ROLES,
     InitResult,
+    JSONValue,
     KeyBlobs,
     KeyGenerator,
     KeyManager,
+    Metadata,
+    decrypt_metadata,
+    encrypt_metadata,
     init,
     init_index_config,
 )
@@ -54,6 +60,10 @@ __all__ = [
     "InitResult",
     "init",
     "init_index_config",
+    "encrypt_metadata",
+    "decrypt_metadata",
+    "Metadata",
+    "JSONValue",
     "ROLES",
     "library_version",
     "library_path",

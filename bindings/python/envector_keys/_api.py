@@ -1,6 +1,6 @@
-"""The public API: KeyGenerator, KeyManager, init and init_index_config. Options are
-written as the library's options JSON and checked by the library; nothing here knows
-what a valid preset, dim or KEK is."""
+"""The public API: KeyGenerator, KeyManager, init, init_index_config, encrypt_metadata and
+decrypt_metadata. Options are written as the library's options JSON and checked by the
+library; nothing here knows what a valid preset, dim, KEK or token is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 from . import _native as n
 from . import _ops as ops
@@ -18,12 +18,25 @@ from .errors import (
     STATUS,
     AlreadyExistsError,
     ClosedError,
+    CorruptDataError,
     InvalidArgumentError,
     NotFoundError,
     StorageIOError,
 )
 
-__all__ = ["KeyGenerator", "KeyManager", "InitResult", "KeyBlobs", "init", "init_index_config", "ROLES"]
+__all__ = [
+    "KeyGenerator",
+    "KeyManager",
+    "InitResult",
+    "KeyBlobs",
+    "init",
+    "init_index_config",
+    "encrypt_metadata",
+    "decrypt_metadata",
+    "Metadata",
+    "JSONValue",
+    "ROLES",
+]
 
 #: The roles of a key set, as ``load(roles=...)`` names them.
 ROLES = n.ROLES
@@ -31,6 +44,11 @@ ROLES = n.ROLES
 PathLike = Union[str, "os.PathLike[str]"]
 BytesLike = Union[bytes, bytearray, memoryview]
 RegisterFn = Callable[[str, bytes, Dict[str, Any]], Any]
+#: What encrypt_metadata takes: text, UTF-8 bytes, or a dict or list (JSON-encoded).
+Metadata = Union[str, bytes, bytearray, memoryview, Dict[str, Any], List[Any]]
+#: What decrypt_metadata(..., as_json=True) returns: one JSON value.
+JSONValue = Union[Dict[str, Any], List[Any], str, int, float, bool, None]
+_T = TypeVar("_T")
 
 
 def _path(who: str, name: str, value: Any) -> Optional[str]:
@@ -140,6 +158,85 @@ def _kek_input(who: str, kek: Any, seal_kek_path: Any) -> Optional[Any]:
     if seal_kek_path is not None:
         return _read_kek_file(who, seal_kek_path)
     return None
+
+
+# ---- metadata input and output ---------------------------------------------------------------
+
+_METADATA_ROLE = n.ROLES.index("MetadataKey")
+_METADATA_TYPES = "str, UTF-8 bytes, or a dict or list (JSON-encoded)"
+
+
+def _metadata_bytes(who: str, metadata: Any) -> Union[bytes, bytearray, memoryview]:
+    """The bytes to encrypt: str as UTF-8, bytes-like as given (the library refuses
+    what is not UTF-8), a dict or list as compact JSON (separators ',' and ':', non-ASCII
+    characters kept, as enVector's SDK writes it). Messages never show the metadata."""
+    if isinstance(metadata, str):
+        try:
+            return metadata.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidArgumentError(
+                f"{who}: metadata is not valid Unicode text (a lone surrogate at index {e.start}); "
+                f"accepted: {_METADATA_TYPES}"
+            ) from None
+    if isinstance(metadata, (bytes, bytearray, memoryview)):
+        return metadata
+    if isinstance(metadata, (dict, list)):
+        try:
+            text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(f"{who}: metadata cannot be written as JSON: {e}") from None
+        return _metadata_bytes(who, text)
+    raise InvalidArgumentError(f"{who}: metadata must be {_METADATA_TYPES}, not {type(metadata).__name__}")
+
+
+def _aad_bytes(who: str, aad: Any) -> Optional[Union[bytes, bytearray, memoryview]]:
+    if aad is None or isinstance(aad, (bytes, bytearray, memoryview)):
+        return aad
+    if isinstance(aad, str):
+        try:
+            return aad.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"{who}: aad is not valid Unicode text") from None
+    raise InvalidArgumentError(f"{who}: aad must be str or bytes, not {type(aad).__name__}")
+
+
+def _token_bytes(who: str, token: Any) -> bytes:
+    if isinstance(token, str):
+        try:
+            b = token.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"{who}: token is not valid Unicode text") from None
+    elif isinstance(token, (bytes, bytearray, memoryview)):
+        b = bytes(token)
+    else:
+        raise InvalidArgumentError(
+            f"{who}: token must be str or bytes (what encrypt_metadata returned), not {type(token).__name__}"
+        )
+    if b"\0" in b:
+        raise InvalidArgumentError(f"{who}: token holds a NUL character; a token is base64 text")
+    return b
+
+
+def _metadata_result(who: str, data: bytes, as_json: bool) -> Union[str, JSONValue]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptDataError(f"{who}: the metadata decrypted but is not UTF-8 text") from None
+    if not as_json:
+        return text
+    try:
+        value: JSONValue = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CorruptDataError(
+            f"{who}: the metadata is not JSON ({e.msg} at index {e.pos}); decrypt it without as_json=True to get the text"
+        ) from None
+    return value
+
+
+def _check_as_json(who: str, as_json: Any) -> bool:
+    if not isinstance(as_json, bool):
+        raise InvalidArgumentError(f"{who}: as_json must be True or False")
+    return as_json
 
 
 # ---- KeyGenerator ----------------------------------------------------------------------------
@@ -333,6 +430,119 @@ class KeyManager:
                 _wipe(k)
         return True
 
+    def _with_metadata_key(
+        self, who: str, key_id: Optional[str], seal_kek_path: Any, kek: Any, use: Callable[[ops.KeySet], _T]
+    ) -> _T:
+        """Loads only the MetadataKey of the key set, unseals it with the KEK when it is
+        sealed, and gives it to use()."""
+        kid = _require_key_id(who, key_id if key_id is not None else self.key_id)
+        kid_c = ops.encode_id(kid, who)
+        st = self._handle(who.rsplit(".", 1)[-1])
+        k = _kek_input(who, kek, seal_kek_path)
+        try:
+            try:
+                ks = st.load(kid_c, [_METADATA_ROLE])
+            except NotFoundError as e:
+                if st.exists(kid_c):
+                    raise NotFoundError(
+                        f"{who}: key set {kid!r} has no MetadataKey (it was made with metadata_encryption=False): {e}"
+                    ) from e
+                raise
+            assert ks is not None
+            with ks:
+                if not ks.sealed():
+                    return use(ks)
+                if k is None:
+                    raise InvalidArgumentError(
+                        f"{who}: the MetadataKey of key set {kid!r} is sealed; give its KEK with seal_kek_path or kek"
+                    )
+                with ks.unseal(k) as plain:
+                    return use(plain)
+        finally:
+            if isinstance(k, bytearray):
+                _wipe(k)
+
+    def encrypt_metadata(
+        self,
+        metadata: Metadata,
+        key_id: Optional[str] = None,
+        *,
+        aad: Optional[Union[str, BytesLike]] = None,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> str:
+        """Encrypts one metadata value with the key set's MetadataKey and returns enVector's
+        token (standard base64 text), as :func:`encrypt_metadata` does. Only the MetadataKey
+        is loaded; a sealed one needs its KEK (``seal_kek_path`` or ``kek``)."""
+        return self._encrypt_metadata("KeyManager.encrypt_metadata", metadata, key_id, aad, seal_kek_path, kek)
+
+    def _encrypt_metadata(
+        self, who: str, metadata: Any, key_id: Optional[str], aad: Any, seal_kek_path: Any, kek: Any
+    ) -> str:
+        data = _metadata_bytes(who, metadata)
+        ad = _aad_bytes(who, aad)
+        return self._with_metadata_key(who, key_id, seal_kek_path, kek, lambda ks: ks.metadata_encrypt(data, ad))
+
+    @overload
+    def decrypt_metadata(
+        self,
+        token: Union[str, BytesLike],
+        key_id: Optional[str] = None,
+        *,
+        aad: Optional[Union[str, BytesLike]] = None,
+        as_json: Literal[False] = False,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> str: ...
+
+    @overload
+    def decrypt_metadata(
+        self,
+        token: Union[str, BytesLike],
+        key_id: Optional[str] = None,
+        *,
+        aad: Optional[Union[str, BytesLike]] = None,
+        as_json: Literal[True],
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> JSONValue: ...
+
+    @overload
+    def decrypt_metadata(
+        self,
+        token: Union[str, BytesLike],
+        key_id: Optional[str] = None,
+        *,
+        aad: Optional[Union[str, BytesLike]] = None,
+        as_json: bool,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> Union[str, JSONValue]: ...
+
+    def decrypt_metadata(
+        self,
+        token: Union[str, BytesLike],
+        key_id: Optional[str] = None,
+        *,
+        aad: Optional[Union[str, BytesLike]] = None,
+        as_json: bool = False,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> Union[str, JSONValue]:
+        """Decrypts a metadata token (of :meth:`encrypt_metadata` or enVector's SDK) with the
+        key set's MetadataKey and returns the text, or with ``as_json=True`` the JSON value
+        it holds, as :func:`decrypt_metadata` does."""
+        return self._decrypt_metadata("KeyManager.decrypt_metadata", token, key_id, aad, as_json, seal_kek_path, kek)
+
+    def _decrypt_metadata(
+        self, who: str, token: Any, key_id: Optional[str], aad: Any, as_json: Any, seal_kek_path: Any, kek: Any
+    ) -> Union[str, JSONValue]:
+        tok = _token_bytes(who, token)
+        ad = _aad_bytes(who, aad)
+        want_json = _check_as_json(who, as_json)
+        data = self._with_metadata_key(who, key_id, seal_kek_path, kek, lambda ks: ks.metadata_decrypt(tok, ad))
+        return _metadata_result(who, data, want_json)
+
     def close(self) -> None:
         """Frees the store handle. Idempotent; later calls raise :class:`ClosedError`.
         Operations already under way on other threads finish (the library waits for
@@ -501,3 +711,122 @@ def init(
 
 #: :func:`init` under the enVector SDK's other name: the same function.
 init_index_config = init
+
+
+# ---- metadata encryption ---------------------------------------------------------------------
+
+
+def encrypt_metadata(
+    metadata: Metadata,
+    key_path: PathLike = "./keys",
+    key_id: Optional[str] = None,
+    *,
+    aad: Optional[Union[str, BytesLike]] = None,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: str = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+) -> str:
+    """Encrypts one metadata value with the MetadataKey of key set ``key_id`` and returns
+    the token enVector stores beside the vector: standard base64 of the JSON
+    ``{"encrypted_data", "iv", "tag"}`` (AES-256-GCM, a fresh random 12-byte IV), which
+    enVector's SDK decrypts, as it does the other way round.
+
+    ``metadata`` is a ``str`` (encrypted as UTF-8), UTF-8 ``bytes``, or a ``dict`` or
+    ``list``, written as compact JSON (separators ``','`` and ``':'``, non-ASCII kept,
+    as enVector's SDK writes it; NaN and infinities are refused). ``aad`` (``str`` or
+    ``bytes``), if given, is bound to the token without being encrypted: decrypting needs
+    the same value. The store is named as for :class:`KeyManager`; only the MetadataKey is
+    loaded, and a sealed one needs its KEK (``seal_kek_path`` or ``kek``).
+
+    Errors: :class:`InvalidArgumentError` (metadata of another type or not UTF-8, a sealed
+    MetadataKey without its KEK), :class:`NotFoundError` (no such key set, or one made with
+    ``metadata_encryption=False``), :class:`AuthenticationError` (wrong KEK).
+    """
+    with KeyManager(key_id=key_id, key_store=key_store, key_path=key_path, region_name=region_name,
+                    bucket_name=bucket_name, secret_prefix=secret_prefix) as km:
+        return km._encrypt_metadata("encrypt_metadata", metadata, None, aad, seal_kek_path, kek)
+
+
+@overload
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike = "./keys",
+    key_id: Optional[str] = None,
+    *,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: Literal[False] = False,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: str = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+) -> str: ...
+
+
+@overload
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike = "./keys",
+    key_id: Optional[str] = None,
+    *,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: Literal[True],
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: str = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+) -> JSONValue: ...
+
+
+@overload
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike = "./keys",
+    key_id: Optional[str] = None,
+    *,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: bool,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: str = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+) -> Union[str, JSONValue]: ...
+
+
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike = "./keys",
+    key_id: Optional[str] = None,
+    *,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: bool = False,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: str = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+) -> Union[str, JSONValue]:
+    """Decrypts a metadata token (of :func:`encrypt_metadata` or enVector's SDK: the base64
+    token or its JSON form) with the MetadataKey of key set ``key_id`` and the ``aad`` it
+    was encrypted with, and returns the metadata as ``str``; with ``as_json=True``, the
+    JSON value it holds (what a ``dict`` or ``list`` given to encrypt_metadata comes back
+    as).
+
+    Errors: :class:`AuthenticationError` (another key set's MetadataKey, other ``aad``, an
+    altered token, or a wrong KEK), :class:`InvalidArgumentError` (a token of another
+    shape, a sealed MetadataKey without its KEK), :class:`NotFoundError` (no such key set,
+    or one without a MetadataKey), :class:`CorruptDataError` (the metadata is not UTF-8
+    text, or with ``as_json=True`` not JSON).
+    """
+    with KeyManager(key_id=key_id, key_store=key_store, key_path=key_path, region_name=region_name,
+                    bucket_name=bucket_name, secret_prefix=secret_prefix) as km:
+        return km._decrypt_metadata("decrypt_metadata", token, None, aad, as_json, seal_kek_path, kek)

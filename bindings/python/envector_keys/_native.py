@@ -148,6 +148,15 @@ DECLARATIONS = {
     "envector_seal": (c_int, [KeysetP, BytesP, c_size_t, POINTER(KeysetP), POINTER(ErrorP)]),
     "envector_unseal": (c_int, [KeysetP, BytesP, c_size_t, POINTER(KeysetP), POINTER(ErrorP)]),
     "envector_keyset_verify": (c_int, [KeysetP, BytesP, c_size_t, POINTER(ErrorP)]),
+    # metadata encryption
+    "envector_metadata_encrypt": (
+        c_int,
+        [KeysetP, BytesP, c_size_t, BytesP, c_size_t, POINTER(CharP), POINTER(ErrorP)],
+    ),
+    "envector_metadata_decrypt": (
+        c_int,
+        [KeysetP, c_char_p, BytesP, c_size_t, POINTER(BytesP), POINTER(c_size_t), POINTER(ErrorP)],
+    ),
     # stores
     "envector_store_open": (c_int, [c_char_p, POINTER(StoreP), POINTER(ErrorP)]),
     "envector_store_free": (c_int, [StoreP]),

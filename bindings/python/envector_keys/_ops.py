@@ -120,6 +120,27 @@ class KeySet(n.Handle):
         ptr, length, _keep = n.in_buffer(kek, "kek")
         self._call("envector_keyset_verify", n.lib.envector_keyset_verify, ptr, length)
 
+    def metadata_encrypt(self, plaintext: Any, aad: Any = None) -> str:
+        """The token of plaintext (bytes-like UTF-8 text) under the key set's MetadataKey,
+        with associated data aad (bytes-like, or None)."""
+        ptr, length, _keep = n.in_buffer(plaintext, "metadata")
+        aptr, alen, _akeep = (None, 0, None) if aad is None else n.in_buffer(aad, "aad")
+        out = n.CharP()
+        self._call("envector_metadata_encrypt", n.lib.envector_metadata_encrypt, ptr, length, aptr, alen,
+                   byref(out))
+        return n.copy_string(out)
+
+    def metadata_decrypt(self, token: bytes, aad: Any = None) -> bytes:
+        """The metadata of token (bytes without NUL) under the key set's MetadataKey, with
+        associated data aad (bytes-like, or None). The library's buffer is zeroed when
+        freed; the bytes returned cannot be."""
+        aptr, alen, _akeep = (None, 0, None) if aad is None else n.in_buffer(aad, "aad")
+        data = n.BytesP()
+        length = c_size_t(0)
+        self._call("envector_metadata_decrypt", n.lib.envector_metadata_decrypt, token, aptr, alen, byref(data),
+                   byref(length))
+        return n.copy_bytes(data, length.value)
+
 
 def keygen(options_json: bytes) -> KeySet:
     """A new key set made from the options JSON (envector_keygen)."""
