@@ -9,12 +9,15 @@ BIN         := bin/envector-keygen
 CMAKE_DIR   := build/cmake
 VENV        := build/venv
 MOTO        := $(VENV)/bin/moto_server
+PYENVECTOR  := 1.6.3
+COMPAT_VENV := build/compat-venv
+COMPAT_DEPS := $(COMPAT_VENV)/.pyenvector-$(PYENVECTOR)
 PREFIX      ?= /usr/local
 BENCHTIME   ?= 40x
 BENCHCOUNT  ?= 5
 FUZZTIME    ?= 60s
 
-.PHONY: all build bin lib demo deps test lint gotest ctest pytest nodetest bench fuzz install clean
+.PHONY: all build bin lib demo deps compat-deps test lint gotest ctest pytest nodetest compat bench fuzz install clean
 
 all: build
 
@@ -44,7 +47,25 @@ $(MOTO):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.1.14'
 
-test: lint gotest ctest pytest nodetest
+# What the compatibility suite needs, from PyPI: build/compat-venv with pyenvector (enVector's
+# SDK; wheels for CPython 3.9-3.13 on x86-64 Linux), pytest, setuptools and wheel (to build
+# our wheel) and pip 22.3+ (--python); pyenvector's wheels stay in build/compat-wheels for
+# the test that installs both SDKs into a new venv. Fails when pyenvector cannot be
+# installed or imported (evi warns about RLIMIT_MEMLOCK on stderr: harmless).
+compat-deps: $(COMPAT_DEPS)
+
+# Made again when the venv's python or pyenvector's wheel has gone missing since.
+$(COMPAT_DEPS): $(if $(wildcard $(COMPAT_VENV)/bin/python),,FORCE) \
+                $(if $(wildcard build/compat-wheels/pyenvector-$(PYENVECTOR)-*.whl),,FORCE)
+	rm -rf $(COMPAT_VENV) build/compat-wheels
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/pip download --quiet --disable-pip-version-check --dest build/compat-wheels 'pyenvector==$(PYENVECTOR)'
+	$(COMPAT_VENV)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links build/compat-wheels 'pyenvector==$(PYENVECTOR)'
+	$(COMPAT_VENV)/bin/pip install --quiet --disable-pip-version-check 'pip>=22.3' 'pytest>=7' 'setuptools>=70.1' wheel
+	$(COMPAT_VENV)/bin/python -c 'import evi, pyenvector.crypto.key_manager, pyenvector.utils.aes'
+	touch $@
+
+test: lint gotest ctest pytest nodetest compat
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -69,6 +90,16 @@ pytest: deps lib
 # build), then its node:test suite, which also packs and installs it into a new project.
 nodetest: deps lib
 	npm --prefix bindings/node run check
+
+# Compatibility with enVector's SDK (pyenvector $(PYENVECTOR), tests/compat): each reads the
+# other's key files, plain and sealed; metadata both ways; edited files refused by both;
+# both console scripts in one venv. Fails when a test fails or none ran (pytest's 5).
+compat: compat-deps build
+	@status=0; PYTHONPATH=$(CURDIR)/bindings/python $(COMPAT_VENV)/bin/python -m pytest tests/compat \
+	  -p no:cacheprovider -q $(COMPAT_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "compat: no test ran: that is a failure" >&2; exit 1; fi; exit $$status
+
+FORCE:
 
 install: lib
 	cmake --install $(CMAKE_DIR) --prefix $(PREFIX)

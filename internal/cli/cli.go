@@ -1,5 +1,6 @@
 // Package cli is the envector-keygen command: flags in, core calls, a report out. The
-// envector-keygen binary and pyenvector-keygen (through the C ABI) both run Main.
+// envector-keygen binary and the Python package's envector-keygen script (through the C
+// ABI) both run Main.
 package cli
 
 import (

@@ -1,4 +1,4 @@
-"""python -m envector_keys: the same as pyenvector-keygen."""
+"""python -m envector_keys: the same as the envector-keygen console script."""
 
 from ._cli import run
 

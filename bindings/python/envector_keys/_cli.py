@@ -1,6 +1,8 @@
-"""pyenvector-keygen: the envector-keygen command line, run by the library
-(envector_cli_main): the same flags, output and exit statuses, not a second
-implementation."""
+"""The envector-keygen console script of the Python package: the envector-keygen
+command line, run by the library (envector_cli_main): the same flags, output and exit
+statuses, not a second implementation. (It is not called pyenvector-keygen: enVector's
+own SDK, pyenvector, installs a script of that name, and in one environment one would
+overwrite the other.)"""
 
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     from . import _native as n
 
     args = sys.argv[1:] if argv is None else list(argv)
-    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "pyenvector-keygen"
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "envector-keygen"
     if prog in ("__main__.py", "-c", "-m"):
-        prog = "pyenvector-keygen"
-    n.check_process("pyenvector-keygen")
+        prog = "envector-keygen"
+    n.check_process("envector-keygen")
     encoded = [os.fsencode(a) for a in [prog, *args]]
     arr = (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
     # Python's buffered output first, so that it comes before the library's.

@@ -1,12 +1,14 @@
-"""pyenvector-keygen: the envector-keygen command line run by the library
-(envector_cli_main), here as `python -m envector_keys` (test_package.py runs the
-installed console script). Generating and sealing with a KEK file and with the KEK on
-standard input, and the same output and exit statuses as the Go binary."""
+"""The package's console script, envector-keygen: the envector-keygen command line run by
+the library (envector_cli_main), here as `python -m envector_keys` (test_package.py runs
+the installed console script; tests/compat installs it beside pyenvector's
+pyenvector-keygen). Generating and sealing with a KEK file and with the KEK on standard
+input, and the same output and exit statuses as the Go binary."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -15,7 +17,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from helpers import ROOT, child_env, ek, kek_file, tree
+from helpers import PKG, ROOT, child_env, ek, kek_file, tree
 
 
 def pykeygen(*args: str, stdin: Optional[bytes] = None) -> subprocess.CompletedProcess:
@@ -123,3 +125,17 @@ def test_exit_statuses(tmp_path: Path) -> None:
     assert pykeygen("--version").returncode == 0
     assert pykeygen("--nope").returncode == 2
     assert pykeygen("verify", "--key_path", str(tmp_path), "--key_id", "none").returncode == 1
+
+
+def test_the_console_script_is_envector_keygen_not_pyenvector_keygen() -> None:
+    """enVector's SDK (pyenvector) installs `pyenvector-keygen`; ours is `envector-keygen`,
+    so that both install in one environment (tests/compat installs both)."""
+    text = (PKG / "pyproject.toml").read_text(encoding="utf-8")
+    section = re.search(r"^\[project\.scripts\]\n(.*?)(?=^\[|\Z)", text, flags=re.S | re.M)
+    assert section is not None, "pyproject.toml has no [project.scripts]"
+    scripts = dict(re.findall(r'^([A-Za-z0-9_.-]+)\s*=\s*"([^"]+)"', section.group(1), flags=re.M))
+    assert scripts == {"envector-keygen": "envector_keys._cli:run"}
+    assert "entry_points" not in (PKG / "setup.py").read_text(encoding="utf-8")
+    # ... which runs the envector-keygen command line.
+    r = pykeygen("--version")
+    assert (r.returncode, r.stdout) == (0, b"envector-keygen 0.1.0\n"), r

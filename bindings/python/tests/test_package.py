@@ -107,7 +107,7 @@ def test_pip_install_in_a_new_venv_then_the_example_and_the_console_script_run(t
     assert "verified; key sets: ['my-index']" in out
 
     # The console script: generate sealed with the KEK on standard input, then verify.
-    script = str(venv / "bin" / "pyenvector-keygen")
+    script = str(venv / "bin" / "envector-keygen")
     assert run([script, "--version"], work).strip() == "envector-keygen 0.1.0"
     kek = kek_file(tmp_path).read_bytes()
     out = run([script, "--key_path", "keys", "--key_id", "cli", "--dim", "32", "--seal_mode", "aes", "--seal_key_stdin"], work,

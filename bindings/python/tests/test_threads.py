@@ -70,7 +70,7 @@ def test_one_key_manager_closed_while_other_threads_use_it(tmp_path: Path) -> No
 
 
 def test_calls_release_the_gil(tmp_path: Path) -> None:
-    # A thread blocks inside the library (pyenvector-keygen reading the KEK from standard
+    # A thread blocks inside the library (the console script reading the KEK from standard
     # input, a pipe) while the main thread writes the KEK into that pipe: if the GIL were
     # held during the call, the main thread could not run and this would deadlock.
     kek = kek_file(tmp_path)
