@@ -262,8 +262,8 @@ func unsealLegacyEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 // legacyParametersOf checks a legacy entry's metadata against this release's presets.
 func legacyParametersOf(m legacyWireMetadata) (Parameters, error) {
 	op := "envelope"
-	preset, err := ParsePreset(m.Parameter.Preset)
-	if err != nil || m.Parameter.Preset == "" {
+	preset, ok := legacyPreset(m.Parameter.Preset)
+	if !ok {
 		return Parameters{}, Errorf(ErrCorrupt, op, "unknown preset %s; accepted: IP0, IP1", quoteShort(m.Parameter.Preset))
 	}
 	if m.Parameter.Q != preset.q || m.Parameter.P != preset.p ||
@@ -273,8 +273,8 @@ func legacyParametersOf(m legacyWireMetadata) (Parameters, error) {
 	if m.Scheme != "ckks" || m.LogN != logN {
 		return Parameters{}, Errorf(ErrCorrupt, op, "scheme %s with log_n %d; accepted: ckks with log_n %d", quoteShort(m.Scheme), m.LogN, logN)
 	}
-	mode, err := ParseEvalMode(m.EvalMode)
-	if err != nil || m.EvalMode == "" {
+	mode := EvalMode(m.EvalMode)
+	if mode != EvalModeRMP && mode != EvalModeMM {
 		return Parameters{}, Errorf(ErrCorrupt, op, "unknown eval_mode %s; accepted: RMP, MM", quoteShort(m.EvalMode))
 	}
 	dims, err := ParseDimList(m.Dim)

@@ -363,12 +363,12 @@ func parametersOfExtension(op string, role Role, x *wireExtension, md *wireMetad
 	var p Parameters
 	switch *x.KeyFormat {
 	case keyFormatLattigo:
-		preset, err := ParsePreset(*x.Preset)
-		if err != nil || *x.Preset == "" {
+		preset, ok := legacyPreset(*x.Preset)
+		if !ok {
 			return p, bad("unknown preset %s; accepted: IP0, IP1", quoteShort(*x.Preset))
 		}
-		mode, err := ParseEvalMode(*x.EvalMode)
-		if err != nil || *x.EvalMode == "" {
+		mode := EvalMode(*x.EvalMode)
+		if mode != EvalModeRMP && mode != EvalModeMM {
 			return p, bad("unknown eval_mode %s; accepted: RMP, MM", quoteShort(*x.EvalMode))
 		}
 		dims, err := ParseDimList(*x.Dims)

@@ -419,7 +419,7 @@ func TestEnvelopeShape(t *testing.T) {
 		mode, dim         string
 	}{
 		{ip0RMP, "IP0", "2251799813554177", "36028797014376449", "24", "24", "RMP", "32,64,128,256,512,1024,2048,4096"},
-		{Parameters{Preset: PresetIP1, EvalMode: EvalModeMM, Dims: []int{256, 32}}, "IP1", "1152921504606830593", "1032193", "34", "24", "MM", "32,256"},
+		{Parameters{Preset: legacyIP1, EvalMode: EvalModeMM, Dims: []int{256, 32}}, "IP1", "1152921504606830593", "1032193", "34", "24", "MM", "32,256"},
 	} {
 		ks := testKeySet(t, c.p, 0)
 		sealed, err := ks.Seal(kek)
@@ -540,7 +540,7 @@ func TestEnvelopeShape(t *testing.T) {
 // fuzzSeeds are real blobs of every role, unsealed and sealed. The EvalKey is an mm
 // one (relinearization key only), the smallest there is.
 func fuzzSeeds(t testing.TB) [][]byte {
-	ks := testKeySet(t, Parameters{Preset: PresetIP0, EvalMode: EvalModeMM, Dims: []int{32}}, 0)
+	ks := testKeySet(t, Parameters{Preset: legacyIP0, EvalMode: EvalModeMM, Dims: []int{32}}, 0)
 	kek, err := GenerateKEK()
 	require.NoError(t, err)
 	sealed, err := ks.Seal(kek)

@@ -24,12 +24,14 @@ var (
 	testRequester = Requester{Entity: "tester", Method: "test", Type: "user"}
 )
 
-// testParameters are the four preset/eval-mode combinations, default dims.
+// testParameters are the four preset/eval-mode combinations of envector-keys 0.1 (the
+// lattigo layout, still read and verified), default dims. Key sets of enVector's layout
+// are tested in evi_keys_test.go and generate_test.go.
 var testParameters = []Parameters{
-	{Preset: PresetIP0, EvalMode: EvalModeRMP},
-	{Preset: PresetIP0, EvalMode: EvalModeMM},
-	{Preset: PresetIP1, EvalMode: EvalModeRMP},
-	{Preset: PresetIP1, EvalMode: EvalModeMM},
+	{Preset: legacyIP0, EvalMode: EvalModeRMP},
+	{Preset: legacyIP0, EvalMode: EvalModeMM},
+	{Preset: legacyIP1, EvalMode: EvalModeRMP},
+	{Preset: legacyIP1, EvalMode: EvalModeMM},
 }
 
 var ip0RMP = testParameters[0]
@@ -44,15 +46,16 @@ var sharedSets = struct {
 // same key id. Nobody may modify what it returns.
 func testKeySet(t testing.TB, p Parameters, n int) *KeySet {
 	t.Helper()
-	p, err := p.Check()
+	dims, err := CheckDims(p.Dims)
 	require.NoError(t, err)
+	p.Dims = dims
 	name := fmt.Sprintf("%s#%d", p, n)
 	sharedSets.Lock()
 	defer sharedSets.Unlock()
 	if ks, ok := sharedSets.m[name]; ok {
 		return ks
 	}
-	ks, err := Generate(GenerateOptions{KeyID: testKID, Parameters: p, Requester: testRequester, Now: testNow})
+	ks, err := generateLegacy(GenerateOptions{KeyID: testKID, Parameters: p, Requester: testRequester, Now: testNow})
 	require.NoError(t, err)
 	sharedSets.m[name] = ks
 	return ks
@@ -191,12 +194,12 @@ func TestEvalKeyGaloisElements(t *testing.T) {
 		maxRot int // largest rotation; 0 = no Galois keys at all
 		count  int
 	}{
-		{Parameters{Preset: PresetIP0, EvalMode: EvalModeRMP}, 1024, 12},
-		{Parameters{Preset: PresetIP1, EvalMode: EvalModeRMP}, 1024, 12},
-		{Parameters{Preset: PresetIP0, EvalMode: EvalModeRMP, Dims: []int{32, 64}}, 32, 7},
-		{Parameters{Preset: PresetIP0, EvalMode: EvalModeRMP, Dims: []int{64, 32}}, 32, 7},
-		{Parameters{Preset: PresetIP0, EvalMode: EvalModeMM}, 0, 0},
-		{Parameters{Preset: PresetIP1, EvalMode: EvalModeMM, Dims: []int{4096}}, 0, 0},
+		{Parameters{Preset: legacyIP0, EvalMode: EvalModeRMP}, 1024, 12},
+		{Parameters{Preset: legacyIP1, EvalMode: EvalModeRMP}, 1024, 12},
+		{Parameters{Preset: legacyIP0, EvalMode: EvalModeRMP, Dims: []int{32, 64}}, 32, 7},
+		{Parameters{Preset: legacyIP0, EvalMode: EvalModeRMP, Dims: []int{64, 32}}, 32, 7},
+		{Parameters{Preset: legacyIP0, EvalMode: EvalModeMM}, 0, 0},
+		{Parameters{Preset: legacyIP1, EvalMode: EvalModeMM, Dims: []int{4096}}, 0, 0},
 	} {
 		name := fmt.Sprintf("%s-%v", paramName(c.p), c.p.Dims)
 		t.Run(name, func(t *testing.T) {
@@ -322,13 +325,14 @@ func TestVerify(t *testing.T) {
 }
 
 func TestSeedDeterminism(t *testing.T) {
+	small := Parameters{Preset: PresetIP0, EvalMode: EvalModeRMP, Dims: []int{32}}
 	seed := make([]byte, SeedSize)
 	for i := range seed {
 		seed[i] = byte(3*i + 1)
 	}
 	gen := func(seed []byte, now time.Time, noMeta bool) *KeySet {
 		t.Helper()
-		ks, err := Generate(GenerateOptions{KeyID: "seeded", Seed: seed, Now: now, NoMetadataKey: noMeta})
+		ks, err := Generate(GenerateOptions{KeyID: "seeded", Seed: seed, Now: now, NoMetadataKey: noMeta, Parameters: small})
 		require.NoError(t, err)
 		return ks
 	}

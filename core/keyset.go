@@ -2,6 +2,8 @@ package core
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -83,22 +85,22 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 	}
 	defer rnd.wipe()
 
-	coeffs, lk, err := makeLatticeKeys(params, rnd, opts.Progress)
+	secData, encData, evalData, err := generateEVIKeys(params.Preset.name, string(params.EvalMode), params.Dims, rnd)
 	if err != nil {
 		return nil, err
 	}
-	defer wipeSecretKey(lk.sk)
-	secData := encodeTernary(params.Preset.name, coeffs)
-	wipeInt8(coeffs)
-	encData, err := lk.pk.MarshalBinary()
-	if err != nil {
-		return nil, Wrap(ErrInternal, "keygen", err, "marshalling EncKey")
+	defer wipe(secData) // the envelope keeps its own copy below
+	secData = bytes.Clone(secData)
+	if opts.Progress != nil {
+		opts.Progress(1, 1)
 	}
-	evalData, err := lk.evk.MarshalBinary()
-	if err != nil {
-		return nil, Wrap(ErrInternal, "keygen", err, "marshalling EvalKey")
-	}
+	return newKeySet(opts, params, secData, encData, evalData, rnd)
+}
 
+// newKeySet wraps made keys in their envelopes, with a MetadataKey unless left out:
+// 32 random bytes, or with a seed the key enVector's SDK derives from the same seed
+// (HKDF-SHA256 with salt "metadatakey" and info "envector-metadata-key").
+func newKeySet(opts GenerateOptions, params Parameters, secData, encData, evalData []byte, rnd *streams) (*KeySet, error) {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -125,8 +127,14 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 	add(EncKey, encData)
 	add(EvalKey, evalData)
 	if !opts.NoMetadataKey {
-		mk := make([]byte, 32)
-		if _, err := io.ReadFull(rnd.prng(labelMetadata), mk); err != nil {
+		mk := make([]byte, metadataKeySize)
+		var err error
+		if len(opts.Seed) == SeedSize {
+			mk, err = hkdf.Key(sha256.New, opts.Seed, []byte("metadatakey"), "envector-metadata-key", metadataKeySize)
+		} else {
+			_, err = io.ReadFull(rnd.prng(labelMetadata), mk)
+		}
+		if err != nil {
 			return nil, Wrap(ErrInternal, "keygen", err, "MetadataKey")
 		}
 		add(MetadataKey, mk)

@@ -340,3 +340,43 @@ func maxError(want, got []complex128) float64 {
 	}
 	return m
 }
+
+// generateLegacy makes a key set the way envector-keys 0.1 did (lattigo's key layout,
+// presets legacyIP0 and legacyIP1, eval modes RMP with rotations and MM with the
+// relinearization key only), in the current envelope. The library no longer offers it:
+// it keeps the verification of such key sets tested.
+func generateLegacy(opts GenerateOptions) (*KeySet, error) {
+	params := opts.Parameters
+	if params.Preset != legacyIP0 && params.Preset != legacyIP1 {
+		return nil, Errorf(ErrInvalidArgument, "keygen", "legacy preset expected")
+	}
+	if params.EvalMode != EvalModeRMP && params.EvalMode != EvalModeMM {
+		return nil, Errorf(ErrInvalidArgument, "keygen", "legacy eval mode expected")
+	}
+	dims, err := CheckDims(params.Dims)
+	if err != nil {
+		return nil, err
+	}
+	params.Dims = dims
+	rnd, err := newStreams(opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	defer rnd.wipe()
+	coeffs, lk, err := makeLatticeKeys(params, rnd, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer wipeSecretKey(lk.sk)
+	secData := encodeTernary(params.Preset.name, coeffs)
+	wipeInt8(coeffs)
+	encData, err := lk.pk.MarshalBinary()
+	if err != nil {
+		return nil, Wrap(ErrInternal, "keygen", err, "marshalling EncKey")
+	}
+	evalData, err := lk.evk.MarshalBinary()
+	if err != nil {
+		return nil, Wrap(ErrInternal, "keygen", err, "marshalling EvalKey")
+	}
+	return newKeySet(opts, params, secData, encData, evalData, rnd)
+}

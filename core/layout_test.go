@@ -11,7 +11,7 @@ import (
 // lattigo reads it: lattigo allocates from the lengths in the data, and a length of 2^40
 // would end the process.
 func TestKeyLayoutRefusesChangedStructure(t *testing.T) {
-	ks, err := Generate(GenerateOptions{KeyID: "layout", Parameters: Parameters{Dims: []int{32, 64}}})
+	ks, err := generateLegacy(GenerateOptions{KeyID: "layout", Parameters: Parameters{Preset: legacyIP0, EvalMode: EvalModeRMP, Dims: []int{32, 64}}})
 	require.NoError(t, err)
 	layouts, err := layoutsOf(ks.params)
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,47 +13,50 @@ import (
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
 )
 
-// Preset names one of the fixed CKKS parameter sets. Both have ring degree N = 4096,
-// one ciphertext prime Q and one key-switching prime P, a ternary secret of Hamming
-// weight 2730 and error standard deviation 3.2, and stay under the 109-bit log2(QP)
-// bound for 128-bit security at N = 4096.
+// Preset names one of enVector's fixed CKKS parameter sets (DESIGN.md §3). All have
+// ring degree N = 4096; the envelope records the first two primes of the modulus chain
+// (as Q and P) and the scale factors as log2 of the scale.
 type Preset struct {
 	name        string // canonical upper-case name, as in the envelope
 	q, p        uint64
 	logDBScale  float64
 	logQryScale float64
-	// keyFormat is the key-data format the preset's keys are written in: keyFormatLattigo
-	// for the presets this release generates, keyFormatEVI for enVector's own presets,
-	// which are read (from files enVector's SDK wrote) but not yet generated.
+	// keyFormat is the layout of the preset's key data: keyFormatEVI for enVector's
+	// presets (what this release generates), keyFormatLattigo for the presets of
+	// envector-keys 0.1, whose key sets are still read and verified.
 	keyFormat string
 }
 
-// The presets this release generates. Their key data is lattigo's serialization (the
-// envector-keys 0.1 key format): IP0's moduli and scales are enVector's IP0, IP1's are
-// not enVector's IP1 (see EVIPresets).
+// enVector's presets, number for number, as its SDK (pyenvector 1.6.3) writes them.
+// Keys of these presets are made in enVector's own layout.
 var (
-	PresetIP0 = Preset{name: "IP0", q: 2251799813554177, p: 36028797014376449, logDBScale: 24, logQryScale: 24, keyFormat: keyFormatLattigo}
-	PresetIP1 = Preset{name: "IP1", q: 1152921504606830593, p: 1032193, logDBScale: 34, logQryScale: 24, keyFormat: keyFormatLattigo}
+	PresetIP0 = Preset{name: "IP0", q: 2251799813554177, p: 36028797014376449, logDBScale: 24, logQryScale: 24, keyFormat: keyFormatEVI}
+	PresetIP1 = Preset{name: "IP1", q: 17179754497, p: 17179672577, logDBScale: 50.20749742380613, logQryScale: 16.207513934151113, keyFormat: keyFormatEVI}
+	PresetIP2 = Preset{name: "IP2", q: 4294828033, p: 4294729729, logDBScale: 50.0610951224477, logQryScale: 12.353815795306446, keyFormat: keyFormatEVI}
+	PresetIP3 = Preset{name: "IP3", q: 1073692673, p: 1073668097, logDBScale: 47, logQryScale: 11.4149706, keyFormat: keyFormatEVI}
+)
+
+// The presets of envector-keys 0.1 (lattigo's key layout): read and verified, no longer
+// generated. Its IP0 has enVector's moduli; its IP1 does not.
+var (
+	legacyIP0 = Preset{name: "IP0", q: 2251799813554177, p: 36028797014376449, logDBScale: 24, logQryScale: 24, keyFormat: keyFormatLattigo}
+	legacyIP1 = Preset{name: "IP1", q: 1152921504606830593, p: 1032193, logDBScale: 34, logQryScale: 24, keyFormat: keyFormatLattigo}
 )
 
 // Key-data formats: how the bytes inside an envelope's key_data are laid out.
 const (
 	// keyFormatLattigo is lattigo v5's serialization of EncKey and EvalKey and the
-	// compact "EVSK" SecKey: what envector-keys 0.1 and this release generate.
+	// compact "EVSK" SecKey: what envector-keys 0.1 generated.
 	keyFormatLattigo = "lattigo-v5"
 	// keyFormatEVI is enVector's own layout (CryptoLab's evi), as pyenvector writes it.
 	keyFormatEVI = "evi"
 )
 
-// eviPresets are enVector's presets as its envelope metadata names them: the two
-// numbers the metadata calls Q and P are the first two primes of the modulus chain
-// (for QF0 and QF1, the one chain prime and the key-switching prime). Used to read
-// envelopes enVector's SDK wrote; the scale factors are taken from the file.
+// eviPresets are enVector's presets as its envelope metadata names them, for reading
+// envelopes (the scale factors are taken from the file). QF0 and QF1 are read, not yet
+// generated.
 var eviPresets = []Preset{
-	{name: "IP0", q: 2251799813554177, p: 36028797014376449, keyFormat: keyFormatEVI},
-	{name: "IP1", q: 17179754497, p: 17179672577, keyFormat: keyFormatEVI},
-	{name: "IP2", q: 4294828033, p: 4294729729, keyFormat: keyFormatEVI},
-	{name: "IP3", q: 1073692673, p: 1073668097, keyFormat: keyFormatEVI},
+	PresetIP0, PresetIP1, PresetIP2, PresetIP3,
 	{name: "QF0", q: 288230376135196673, p: 2251799810670593, keyFormat: keyFormatEVI},
 	{name: "QF1", q: 288230376135196673, p: 2251799810670593, keyFormat: keyFormatEVI},
 }
@@ -76,23 +80,35 @@ func eviPreset(name string, q, p uint64, dbScale, qryScale float64) (Preset, err
 	return Preset{}, Errorf(ErrCorrupt, "params", "unknown preset %s; accepted: IP0, IP1, IP2, IP3, QF0, QF1", quoteShort(name))
 }
 
+// legacyPreset returns the envector-keys 0.1 preset of that name.
+func legacyPreset(name string) (Preset, bool) {
+	switch name {
+	case "IP0":
+		return legacyIP0, true
+	case "IP1":
+		return legacyIP1, true
+	}
+	return Preset{}, false
+}
+
 const (
 	logN           = 12
 	ringDegree     = 1 << logN
 	slotCount      = ringDegree / 2
-	hammingWeight  = 2730
+	hammingWeight  = 2730 // of the envector-keys 0.1 (lattigo) secrets; enVector's have 1024
 	errorSigma     = 3.2
 	errorBound     = 6 * errorSigma
 	minDim, maxDim = 32, 4096
 )
 
-// Name returns the preset's name as the envelope writes it ("IP0", "IP1").
+// Name returns the preset's name as the envelope writes it ("IP0", ..., "IP3").
 func (p Preset) Name() string { return p.name }
 
-// Q returns the ciphertext modulus.
+// Q returns the first prime of the modulus chain ("Q" in the envelope).
 func (p Preset) Q() uint64 { return p.q }
 
-// P returns the key-switching modulus.
+// P returns the second prime of the modulus chain ("P" in the envelope; for the
+// envector-keys 0.1 presets, the key-switching prime).
 func (p Preset) P() uint64 { return p.p }
 
 // LogDBScale returns log2 of the scale the database side encodes with.
@@ -101,45 +117,71 @@ func (p Preset) LogDBScale() float64 { return p.logDBScale }
 // LogQueryScale returns log2 of the scale queries are encoded with.
 func (p Preset) LogQueryScale() float64 { return p.logQryScale }
 
-// KeyFormat names the layout of the preset's key data: "lattigo-v5" (what this release
-// generates) or "evi" (enVector's own, read from its SDK's files).
+// KeyFormat names the layout of the preset's key data: "evi" (enVector's own, what this
+// release makes) or "lattigo-v5" (envector-keys 0.1's, read only).
 func (p Preset) KeyFormat() string { return p.keyFormat }
 
 func (p Preset) String() string { return strings.ToLower(p.name) }
 
-// ParsePreset accepts "ip0", "ip1" and "ip" (= ip0), in any case. The empty string
-// gives the default, ip0.
+// ParsePreset accepts "ip0" to "ip3" and "ip" (= ip0), in any case. The empty string
+// gives the default, ip3 (as enVector's SDK). IP4 (enVector's, not public) and QF0/QF1
+// (read, not yet generated) are refused with a message saying so.
 func ParsePreset(s string) (Preset, error) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "", "IP", "IP0":
+	case "", "IP3":
+		return PresetIP3, nil
+	case "IP", "IP0":
 		return PresetIP0, nil
 	case "IP1":
 		return PresetIP1, nil
+	case "IP2":
+		return PresetIP2, nil
+	case "IP4":
+		return Preset{}, Errorf(ErrInvalidArgument, "params", "preset ip4 is not supported: enVector has not published its parameters; accepted: ip0, ip1, ip2, ip3 (default)")
+	case "QF0", "QF1", "QF":
+		return Preset{}, Errorf(ErrInvalidArgument, "params", "preset %s is read from enVector's files but not generated by this release; accepted: ip0, ip1, ip2, ip3 (default)", strings.ToLower(strings.TrimSpace(s)))
 	}
-	return Preset{}, Errorf(ErrInvalidArgument, "params", "unknown preset %q; accepted: ip0 (default), ip1, ip (= ip0)", s)
+	return Preset{}, Errorf(ErrInvalidArgument, "params", "unknown preset %s; accepted: ip0, ip1, ip2, ip3 (default), ip (= ip0)", quoteShort(s))
 }
 
-// EvalMode says which evaluation keys the EvalKey holds.
+// EvalMode says which evaluation keys the EvalKey holds (enVector's eval modes).
 type EvalMode string
 
-// The eval modes. RMP holds the relinearization key, the rotation keys that sum dim
-// slots and the conjugation key; MM holds the relinearization key only.
+// The eval modes. RMP and FLAT: a relinearization key and mod-pack keys (RMP: one file
+// per inner rank, FLAT: one per dim); SINGLE: the relinearization key only; MM and MM32:
+// 4,096 automorphism keys; MMS and MMS32: those plus sub-secret keys (read, not yet
+// generated). In envector-keys 0.1 key sets (lattigo layout), RMP meant relinearization,
+// rotation and conjugation keys and MM the relinearization key only.
 const (
-	EvalModeRMP EvalMode = "RMP"
-	EvalModeMM  EvalMode = "MM"
+	EvalModeRMP    EvalMode = "RMP"
+	EvalModeFLAT   EvalMode = "FLAT"
+	EvalModeSINGLE EvalMode = "SINGLE"
+	EvalModeMM     EvalMode = "MM"
+	EvalModeMM32   EvalMode = "MM32"
+	EvalModeMMS    EvalMode = "MMS"
+	EvalModeMMS32  EvalMode = "MMS32"
 )
 
 func (m EvalMode) String() string { return strings.ToLower(string(m)) }
 
-// ParseEvalMode accepts "rmp" and "mm", in any case. The empty string gives rmp.
+// evalModesOf lists, per preset, the eval modes this release generates (enVector's rule:
+// mm with ip1/ip2, mm32 with ip3, rmp with any; and what evi accepts besides).
+var evalModesOf = map[string][]EvalMode{
+	"IP0": {EvalModeRMP, EvalModeFLAT, EvalModeSINGLE, EvalModeMM},
+	"IP1": {EvalModeMM, EvalModeRMP, EvalModeFLAT},
+	"IP2": {EvalModeMM, EvalModeRMP, EvalModeFLAT},
+	"IP3": {EvalModeMM32, EvalModeRMP, EvalModeFLAT},
+}
+
+// ParseEvalMode accepts rmp, flat, single, mm, mm32, mms and mms32, in any case. The
+// empty string means the preset's default (see Parameters.Check).
 func ParseEvalMode(s string) (EvalMode, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "", "RMP":
-		return EvalModeRMP, nil
-	case "MM":
-		return EvalModeMM, nil
+	t := EvalMode(strings.ToUpper(strings.TrimSpace(s)))
+	switch t {
+	case "", EvalModeRMP, EvalModeFLAT, EvalModeSINGLE, EvalModeMM, EvalModeMM32, EvalModeMMS, EvalModeMMS32:
+		return t, nil
 	}
-	return "", Errorf(ErrInvalidArgument, "params", "unknown eval mode %q; accepted: rmp (default), mm", s)
+	return "", Errorf(ErrInvalidArgument, "params", "unknown eval mode %s; accepted: mm32 (default with ip3), mm (default with ip1, ip2), rmp (default with ip0), flat, single", quoteShort(s))
 }
 
 // DefaultDims is the default dimension list: 32, 64, ..., 4096.
@@ -194,27 +236,47 @@ func FormatDimList(dims []int) string {
 
 // Parameters are the choices that shape a key set: the preset, the eval mode and the
 // vector dimensions the evaluation keys support. The zero value means the defaults
-// (ip0, rmp, 32..4096) once passed through Check.
+// (ip3, mm32, 32..4096, as enVector's SDK) once passed through Check.
 type Parameters struct {
 	Preset   Preset
 	EvalMode EvalMode
 	Dims     []int
 }
 
-// Check fills defaults and validates: a zero Preset becomes ip0, an empty EvalMode rmp,
-// empty Dims DefaultDims; dims are sorted and deduplicated.
+// Check fills defaults and validates: a zero Preset becomes ip3; an empty EvalMode the
+// preset's default (mm32 with ip3, mm with ip1 and ip2, rmp with ip0); empty Dims
+// DefaultDims; dims are sorted and deduplicated. A preset and eval mode that do not go
+// together are refused, naming the modes the preset takes.
 func (p Parameters) Check() (Parameters, error) {
 	if p.Preset == (Preset{}) {
-		p.Preset = PresetIP0
-	} else if p.Preset != PresetIP0 && p.Preset != PresetIP1 {
-		return p, Errorf(ErrInvalidArgument, "params", "unknown preset; accepted: ip0, ip1")
+		p.Preset = PresetIP3
 	}
-	if p.EvalMode == "" {
-		p.EvalMode = EvalModeRMP
+	if p.Preset.keyFormat == keyFormatLattigo {
+		return p, Errorf(ErrInvalidArgument, "params", "preset %s of envector-keys 0.1 (lattigo key layout) is read but no longer generated; accepted: ip0, ip1, ip2, ip3", p.Preset)
 	}
-	if _, err := ParseEvalMode(string(p.EvalMode)); err != nil {
+	modes, ok := evalModesOf[p.Preset.name]
+	if !ok {
+		return p, Errorf(ErrInvalidArgument, "params", "preset %s is not generated by this release; accepted: ip0, ip1, ip2, ip3", p.Preset)
+	}
+	mode, err := ParseEvalMode(string(p.EvalMode))
+	if err != nil {
 		return p, err
 	}
+	if mode == "" {
+		mode = modes[0]
+	}
+	if !slices.Contains(modes, mode) {
+		names := make([]string, len(modes))
+		for i, m := range modes {
+			names[i] = m.String()
+		}
+		why := ""
+		if mode == EvalModeMMS || mode == EvalModeMMS32 {
+			why = " (mms and mms32 keys are read, not yet generated)"
+		}
+		return p, Errorf(ErrInvalidArgument, "params", "eval mode %s does not go with preset %s%s; accepted with %s: %s", mode, p.Preset, why, p.Preset, strings.Join(names, ", "))
+	}
+	p.EvalMode = mode
 	dims, err := CheckDims(p.Dims)
 	if err != nil {
 		return p, err
@@ -233,7 +295,7 @@ var ckksParametersCache sync.Map // preset name -> ckks.Parameters
 // safe for concurrent use, so each preset's are built once (NTT tables take ~1.4 ms).
 func (p Preset) ckksParameters() (ckks.Parameters, error) {
 	if p.keyFormat != keyFormatLattigo {
-		return ckks.Parameters{}, Errorf(ErrInvalidArgument, "params", "keys of enVector's preset %s (evi key format) cannot be generated or checked by this release yet", p.name)
+		return ckks.Parameters{}, Errorf(ErrInternal, "params", "preset %s has enVector's key layout, not lattigo's", p.name)
 	}
 	if v, ok := ckksParametersCache.Load(p.name); ok {
 		return v.(ckks.Parameters), nil

@@ -221,31 +221,27 @@ func decodeEvalKeys(p Parameters, data []byte) (*rlwe.MemEvaluationKeySet, error
 
 // Report is what Verify measured.
 type Report struct {
-	EncryptionError float64 // largest slot error of an EncKey encryption decrypted by SecKey
-	PublicKeyNoise  uint64  // largest |b + a*s| of EncKey
-	RelinNoise      uint64  // largest noise of the relinearization key under SecKey
-	GaloisKeys      int     // number of rotation and conjugation keys checked
-	GaloisNoise     uint64  // largest noise among them
-	MetadataKey     bool    // a MetadataKey is present (and unsealed, its size checked)
+	KeyFormat       string   // "evi" (enVector's layout) or "lattigo-v5" (envector-keys 0.1's)
+	EncryptionError float64  // lattigo-v5 only: largest slot error of an EncKey encryption decrypted by SecKey
+	PublicKeyNoise  uint64   // largest |b + a*s| of EncKey (evi: the same e mod both primes)
+	RelinNoise      uint64   // lattigo-v5 only: largest noise of the relinearization key under SecKey
+	GaloisKeys      int      // key-switching keys checked (lattigo-v5: rotation and conjugation keys; evi: every key of every file)
+	GaloisNoise     uint64   // largest noise among them
+	HammingWeight   int      // non-zero coefficients of the secret
+	EvalKeyFiles    []string // evi: the EVIKeys files of the EvalKey archive
+	MetadataKey     bool     // a MetadataKey is present (and unsealed, its size checked)
 }
 
-// Verify proves that the keys belong together: what EncKey encrypts, SecKey decrypts;
-// EncKey is an RLWE sample under SecKey; every evaluation key switches between the keys
-// it claims to, under SecKey (b + a*s_out - P*s_in small over Q and over P). Sealed
-// keys are unsealed with kek first (nil is fine for an unsealed set). It needs SecKey,
-// EncKey and EvalKey, and fails with ErrCorrupt naming the key that does not belong.
+// Verify proves that the keys belong together, by algebra under the SecKey: EncKey is
+// an RLWE sample (b + a·s small, in enVector's layout with the same error modulo both
+// primes, so what EncKey encrypts SecKey decrypts); every key-switching key of the
+// EvalKey (relinearization, mod-pack, automorphism keys) switches to SecKey from the key
+// it claims to, with small error on every limb. Key sets of envector-keys 0.1 (lattigo
+// layout) are checked the same way, and by an encryption decrypted. Sealed keys are
+// unsealed with kek first (nil is fine for an unsealed set). It needs SecKey, EncKey and
+// EvalKey, and fails with ErrCorrupt naming the key that does not belong.
 func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 	op := "verify"
-	if ks.params.Preset.keyFormat != keyFormatLattigo {
-		if ks.Sealed() && kek != nil { // a wrong KEK is still worth knowing about
-			plain, err := ks.Unseal(kek)
-			if err != nil {
-				return nil, err
-			}
-			plain.wipeNew(ks)
-		}
-		return nil, Errorf(ErrInvalidArgument, op, "key %q holds key data in enVector's own (evi) layout, written by enVector's SDK; this release checks its envelopes, digests and seals (and unsealed them with the KEK given) but cannot yet prove that its keys belong together", ks.id)
-	}
 	if !ks.Complete() {
 		return nil, Errorf(ErrNotFound, op, "key %q needs SecKey, EncKey and EvalKey to be verified; it holds %v", ks.id, ks.Roles())
 	}
@@ -259,6 +255,17 @@ func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 			return nil, err
 		}
 		defer plain.wipeNew(ks)
+	}
+	if ks.params.Preset.keyFormat == keyFormatEVI {
+		er, err := verifyEVIKeys(ks.params.Preset.name, string(ks.params.EvalMode), plain.envs[SecKey].keyData, plain.envs[EncKey].keyData, plain.envs[EvalKey].keyData)
+		if err != nil {
+			return nil, Wrap(ErrCorrupt, op, nil, "key %q: %s", ks.id, err.(*Error).Msg)
+		}
+		return &Report{
+			KeyFormat: keyFormatEVI, PublicKeyNoise: uint64(er.EncKeyNoise), GaloisKeys: er.Keys,
+			GaloisNoise: uint64(er.KeyNoise), HammingWeight: er.HammingWeight, EvalKeyFiles: er.Files,
+			MetadataKey: ks.Has(MetadataKey),
+		}, nil
 	}
 	coeffs, err := decodeTernary(ks.params.Preset.name, plain.envs[SecKey].keyData)
 	if err != nil {
@@ -280,7 +287,7 @@ func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 		return nil, err
 	}
 
-	rep := &Report{MetadataKey: ks.Has(MetadataKey)}
+	rep := &Report{KeyFormat: keyFormatLattigo, HammingWeight: hammingWeight, MetadataKey: ks.Has(MetadataKey)}
 	err = recoverInto(func() error {
 		rep.PublicKeyNoise = publicKeyNoise(params, pk, sk)
 		var err error
