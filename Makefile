@@ -111,7 +111,7 @@ bench: deps $(CMAKE_DIR)/build.ninja
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/ | tee build/bench.txt
 	$(GO) test -run '^$$' -bench AWSDefault -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/store/ | tee -a build/bench.txt
 	$(GO) test -run '^$$' -bench '^BenchmarkKeygen$$' -benchtime 200x -count 3 ./capi/ | tee -a build/bench.txt
-	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 10x ./cmd/envector-keygen/ | tee -a build/bench.txt
+	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 3x ./cmd/envector-keygen/ | tee -a build/bench.txt
 	@awk -f scripts/benchratio.awk build/bench.txt
 	@# Key generation through the library from non-Go hosts, against the Go API
 	@# (internal/benchbase) in alternating blocks; the library runs at GOGC 200

@@ -16,7 +16,7 @@
 static int once(void) {
 	envector_keyset *ks = NULL;
 	envector_error *err = NULL;
-	if (envector_keygen("{\"key_id\": \"bench\"}", &ks, &err) != ENVECTOR_OK) {
+	if (envector_keygen("{\"key_id\": \"bench\", \"preset\": \"ip0\", \"eval_mode\": \"rmp\"}", &ks, &err) != ENVECTOR_OK) {
 		fprintf(stderr, "keygen_c_host: %s\n", envector_error_message(err));
 		envector_error_free(err);
 		return 1;

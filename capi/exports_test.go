@@ -92,7 +92,7 @@ func TestNoErrorObjectWithoutErrOut(t *testing.T) {
 // TestConcurrentCalls runs key generation, reads and frees of shared and own handles
 // from many goroutines; under -race it checks the handle table and the exports.
 func TestConcurrentCalls(t *testing.T) {
-	opts := []byte(`{"key_id": "race", "eval_mode": "mm", "dim_list": [32]}` + "\x00")
+	opts := []byte(`{"key_id": "race", "preset": "ip0", "eval_mode": "single"}` + "\x00")
 	keygen := func() uint64 {
 		out := newPtr(envectorgo_keygen, 1)
 		st := reflect.ValueOf(envectorgo_keygen).Call([]reflect.Value{

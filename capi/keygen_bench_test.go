@@ -8,7 +8,7 @@ import (
 	"github.com/envector-keys/envector-keys/core"
 )
 
-// BenchmarkKeygen makes the default key set (ip0, rmp, dims 32..4096, with
+// BenchmarkKeygen makes the ip0/rmp key set (dims 32..4096, with
 // MetadataKey) and reads every role's envelope, two ways, one right after the other in
 // each iteration (in alternating order), so that both see the same machine:
 //   - go-api: core.Generate, then KeySet.Blob for each role;
@@ -22,7 +22,7 @@ import (
 func BenchmarkKeygen(b *testing.B) {
 	const id = "bench"
 	goAPI := func() {
-		ks, err := core.Generate(core.GenerateOptions{KeyID: id})
+		ks, err := core.Generate(core.GenerateOptions{KeyID: id, Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func BenchmarkKeygen(b *testing.B) {
 		}
 	}
 	cABI := func() {
-		if _, err := benchKeygenCABI(`{"key_id": "` + id + `"}`); err != nil {
+		if _, err := benchKeygenCABI(`{"key_id": "` + id + `", "preset": "ip0", "eval_mode": "rmp"}`); err != nil {
 			b.Fatal(err)
 		}
 	}

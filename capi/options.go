@@ -219,9 +219,10 @@ func (o *options) generateOptions() (core.GenerateOptions, error) {
 		if len(o.dims) == 0 {
 			return g, optionsError("dim_list is empty; leave it out (or null) for the default, or give powers of two from 32 to 4096")
 		}
-		if g.Parameters.Dims, err = core.CheckDims(o.dims); err != nil {
-			return g, err
-		}
+		g.Parameters.Dims = o.dims
+	}
+	if g.Parameters, err = g.Parameters.Check(); err != nil {
+		return g, err
 	}
 	g.KeyID = o.keyID
 	g.NoMetadataKey = !o.metadataEncryption

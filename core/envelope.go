@@ -122,6 +122,7 @@ type envelope struct {
 	requester  Requester
 	provider   providerMeta // legacy envelopes only
 	keyData    []byte
+	src        *evalSource // a generated EvalKey made on demand (keyData is nil)
 	dataSize   int64       // bytes of key_data as stored
 	hash       string      // base64 SHA-256 of key_data as stored; "" until lazy computes it
 	lazy       *lazyDigest // computes hash once, for an envelope made here
@@ -148,6 +149,15 @@ type lazyDigest struct {
 
 // hashValue returns the base64 SHA-256 of key_data as stored.
 func (e *envelope) hashValue() string {
+	if e.hash == "" && e.src != nil && e.keyData == nil {
+		if h := e.src.knownHash(); h != "" {
+			return h
+		}
+		if _, err := e.src.bytes(); err != nil { // render reports the error
+			return ""
+		}
+		return e.src.knownHash()
+	}
 	if e.hash != "" || e.lazy == nil {
 		return e.hash
 	}
@@ -344,7 +354,11 @@ func (e *envelope) renderWith(placeholder string) (head, tail []byte, err error)
 
 // size returns the length of the envelope as written.
 func (e *envelope) size(head, tail []byte) int {
-	return len(head) + base64.StdEncoding.EncodedLen(len(e.keyData)) + len(tail)
+	n := len(e.keyData)
+	if e.keyData == nil && e.src != nil {
+		n = int(e.src.size)
+	}
+	return len(head) + base64.StdEncoding.EncodedLen(n) + len(tail)
 }
 
 // marshal returns the envelope as written.
@@ -360,6 +374,15 @@ func (e *envelope) marshal() ([]byte, error) {
 // a placeholder hash (base64 SHA-256 digests and MACs have fixed lengths), and its
 // head and tail written for real once the hash is known.
 func (e *envelope) marshalTo(alloc func(n int) ([]byte, error)) ([]byte, error) {
+	if e.keyData == nil && e.src != nil {
+		data, err := e.data()
+		if err != nil {
+			return nil, err
+		}
+		c := *e
+		c.keyData, c.hash, c.lazy = data, e.hashValue(), nil
+		return c.marshalTo(alloc)
+	}
 	placeholder := ""
 	var hashed chan struct{}
 	if e.raw == nil && e.hash == "" && e.lazy != nil && !e.lazy.done.Load() && len(e.keyData) >= 64<<10 {
@@ -411,6 +434,15 @@ const sha256B64Len = 44
 // writeTo streams the envelope to w without building it in memory: the key_data text
 // is encoded a block at a time.
 func (e *envelope) writeTo(w io.Writer) (int64, error) {
+	if e.keyData == nil && e.src != nil {
+		data, err := e.data()
+		if err != nil {
+			return 0, err
+		}
+		c := *e
+		c.keyData, c.hash, c.lazy = data, e.hashValue(), nil
+		return c.writeTo(w)
+	}
 	head, tail, err := e.render()
 	if err != nil {
 		return 0, err

@@ -261,11 +261,24 @@ func verifyEVIKeys(preset, evalMode string, sec, enc, eval []byte) (eviReport, e
 	case !ok0 || !ok1:
 		return rep, Errorf(ErrCorrupt, op, "EncKey holds values that are not reduced mod Q0 or Q1")
 	case rep.EncKeyNoise > eviNoiseLimit:
-		return rep, Errorf(ErrCorrupt, op, "EncKey is not an encryption of zero under SecKey: b + a·s has coefficients up to %d (accepted: %d); the keys are from different key sets or damaged", rep.EncKeyNoise, eviNoiseLimit)
+		encErr := Errorf(ErrCorrupt, op, "EncKey is not an encryption of zero under SecKey: b + a·s has coefficients up to %d (accepted: %d); the keys are from different key sets or damaged", rep.EncKeyNoise, eviNoiseLimit)
+		// EncKey and EvalKey are public and checked independently: when neither belongs
+		// to SecKey, the odd one out is SecKey itself.
+		if _, evalErr := verifyEVIEvalKey(op, spec, er, s, evalMode, eval, &eviReport{}); evalErr != nil && KindOf(evalErr) == ErrCorrupt {
+			return rep, Errorf(ErrCorrupt, op, "the SecKey belongs neither to its EncKey (b + a·s up to %d) nor to its EvalKey: the SecKey is from another key set or damaged", rep.EncKeyNoise)
+		}
+		return rep, encErr
 	case !equalInt64(e0, e1):
 		return rep, Errorf(ErrCorrupt, op, "EncKey carries different errors mod Q0 and mod Q1")
 	}
 
+	return verifyEVIEvalKey(op, spec, er, s, evalMode, eval, &rep)
+}
+
+// verifyEVIEvalKey checks every key of an EvalKey archive under s, adding to rep.
+func verifyEVIEvalKey(op string, spec *eviSpec, er *eviRing, s *eviSecret, evalMode string, eval []byte, repp *eviReport) (eviReport, error) {
+	rep := *repp
+	var err error
 	files := map[string][]byte{}
 	var order []string
 	if err := walkEVIArchive(eval, func(path string, body []byte) {
@@ -320,6 +333,7 @@ func verifyEVIKeys(preset, evalMode string, sec, enc, eval []byte) (eviReport, e
 		}
 		rep.Files = append(rep.Files, name)
 	}
+	*repp = rep
 	return rep, nil
 }
 

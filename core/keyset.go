@@ -85,16 +85,23 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 	}
 	defer rnd.wipe()
 
-	secData, encData, evalData, err := generateEVIKeys(params.Preset.name, string(params.EvalMode), params.Dims, rnd)
+	secData, encData, evalData, evalSrc, err := generateEVIKeysLazy(params.Preset.name, string(params.EvalMode), params.Dims, rnd)
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(secData) // the envelope keeps its own copy below
-	secData = bytes.Clone(secData)
 	if opts.Progress != nil {
 		opts.Progress(1, 1)
 	}
-	return newKeySet(opts, params, secData, encData, evalData, rnd)
+	ks, err := newKeySet(opts, params, secData, encData, evalData, rnd)
+	if err != nil {
+		return nil, err
+	}
+	if evalSrc != nil {
+		e := *ks.envs[EvalKey]
+		e.keyData, e.src, e.dataSize, e.lazy = nil, evalSrc, evalSrc.size, nil
+		ks.envs[EvalKey] = &e
+	}
+	return ks, nil
 }
 
 // newKeySet wraps made keys in their envelopes, with a MetadataKey unless left out:
@@ -125,7 +132,11 @@ func newKeySet(opts GenerateOptions, params Parameters, secData, encData, evalDa
 	}
 	add(SecKey, secData)
 	add(EncKey, encData)
-	add(EvalKey, evalData)
+	if evalData != nil {
+		add(EvalKey, evalData)
+	} else {
+		add(EvalKey, []byte{}) // made on demand: Generate sets its source
+	}
 	if !opts.NoMetadataKey {
 		mk := make([]byte, metadataKeySize)
 		var err error
@@ -300,6 +311,17 @@ func (ks *KeySet) WriteBlob(r Role, w io.Writer) (int64, error) {
 		return 0, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
 	}
 	return ks.envs[r].writeTo(w)
+}
+
+// WriteBlobFile is WriteBlob into a file at its current offset. A generated MM or MM32
+// EvalKey (about 0.9 GB) whose bytes are not in memory is made straight into the file,
+// a few MiB at a time; the envelope's head is written again at the end, once the key's
+// hash is known, so f must also be writable at that offset.
+func (ks *KeySet) WriteBlobFile(r Role, f *os.File) (int64, error) {
+	if !ks.Has(r) {
+		return 0, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
+	}
+	return ks.envs[r].writeToFile(f)
 }
 
 // BlobSize returns the length of role r's envelope as Blob would return it.

@@ -257,7 +257,11 @@ func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 		defer plain.wipeNew(ks)
 	}
 	if ks.params.Preset.keyFormat == keyFormatEVI {
-		er, err := verifyEVIKeys(ks.params.Preset.name, string(ks.params.EvalMode), plain.envs[SecKey].keyData, plain.envs[EncKey].keyData, plain.envs[EvalKey].keyData)
+		evalData, err := plain.envs[EvalKey].data()
+		if err != nil {
+			return nil, err
+		}
+		er, err := verifyEVIKeys(ks.params.Preset.name, string(ks.params.EvalMode), plain.envs[SecKey].keyData, plain.envs[EncKey].keyData, evalData)
 		if err != nil {
 			return nil, Wrap(ErrCorrupt, op, nil, "key %q: %s", ks.id, err.(*Error).Msg)
 		}

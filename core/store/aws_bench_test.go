@@ -13,7 +13,7 @@ import (
 	"github.com/envector-keys/envector-keys/core"
 )
 
-// BenchmarkAWSDefaultKeySet saves and loads the default key set (ip0, rmp, dims
+// BenchmarkAWSDefaultKeySet saves and loads the ip0/rmp key set (dims
 // 32..4096, with MetadataKey) through moto, two ways in the same run against the same
 // server:
 //   - store: AWS.Save, then AWS.Load (every envelope parsed and checked);
@@ -25,7 +25,7 @@ import (
 // x2, DeleteSecret x2 without recovery), timer stopped, so store/bare-sdk is the cost of
 // the store's save and load over the calls they cannot avoid.
 func BenchmarkAWSDefaultKeySet(b *testing.B) {
-	ks, err := core.Generate(core.GenerateOptions{KeyID: "bench"})
+	ks, err := core.Generate(core.GenerateOptions{KeyID: "bench", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,11 +111,11 @@ func BenchmarkAWSDefaultKeySet(b *testing.B) {
 	})
 }
 
-// BenchmarkAWSDelete times AWS.Delete (immediate) of the default key set, which first
+// BenchmarkAWSDelete times AWS.Delete (immediate) of the ip0/rmp key set, which first
 // finds what is stored (one listing and two DescribeSecret calls at once) and then
 // deletes objects and secrets, each pair at once.
 func BenchmarkAWSDelete(b *testing.B) {
-	ks, err := core.Generate(core.GenerateOptions{KeyID: "bench"})
+	ks, err := core.Generate(core.GenerateOptions{KeyID: "bench", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func TestAWSSaveLoadRoundTrip(t *testing.T) {
 func TestAWSNoPrefixAndNoMetadataKey(t *testing.T) {
 	ctx := context.Background()
 	e := newAWSEnv(t, func(c *AWSConfig) { c.Prefix = "" })
-	ks, err := core.Generate(core.GenerateOptions{KeyID: "bare", Parameters: core.Parameters{Dims: []int{32}}, NoMetadataKey: true})
+	ks, err := core.Generate(core.GenerateOptions{KeyID: "bare", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP, Dims: []int{32}}, NoMetadataKey: true})
 	require.NoError(t, err)
 	require.NoError(t, e.st.Save(ctx, ks))
 	require.True(t, e.objectExists(t, "bare/enc_blob.json"))
@@ -206,7 +206,7 @@ func TestAWSNoPrefixAndNoMetadataKey(t *testing.T) {
 	// mixed in; nothing is left behind.
 	_, err = e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("stale/metadata_blob"), SecretString: aws.String("{}")})
 	require.NoError(t, err)
-	stale, err := core.Generate(core.GenerateOptions{KeyID: "stale", Parameters: core.Parameters{Dims: []int{32}}, NoMetadataKey: true})
+	stale, err := core.Generate(core.GenerateOptions{KeyID: "stale", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP, Dims: []int{32}}, NoMetadataKey: true})
 	require.NoError(t, err)
 	err = e.st.Save(ctx, stale)
 	require.ErrorIs(t, err, core.ErrExists)
@@ -571,7 +571,7 @@ func TestAWSSecretTooLarge(t *testing.T) {
 	e.st.s3 = countingS3{e.st.s3, &calls}
 	e.st.sm = countingSM{e.st.sm, &calls}
 	// A requester name of 70,000 characters makes every envelope too big for a secret.
-	ks, err := core.Generate(core.GenerateOptions{KeyID: "big", Parameters: core.Parameters{Dims: []int{32}},
+	ks, err := core.Generate(core.GenerateOptions{KeyID: "big", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP, Dims: []int{32}},
 		Requester: core.Requester{Entity: strings.Repeat("x", 70000), Method: "sdk", Type: "user"}})
 	require.NoError(t, err)
 	sec, _ := ks.Blob(core.SecKey)

@@ -47,11 +47,11 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(full.Sealed(), report.GaloisKeys)
+	fmt.Println(full.Sealed(), report.GaloisKeys) // key-switching keys: relinearization + 32 mod-pack
 	err = local.Save(ctx, sealed)
 	fmt.Println(core.KindOf(err) == core.ErrExists)
 	// Output:
 	// [EncKey EvalKey]
-	// true 9
+	// true 33
 	// true
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -95,7 +94,14 @@ func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err erro
 		return core.Wrap(core.ErrIO, op, err, "chmod %s", tmp)
 	}
 	for _, r := range ks.Roles() {
-		if err := writeFileSync(filepath.Join(tmp, r.FileName()), fileMode(r), func(w io.Writer) error {
+		if err := writeFileSync(filepath.Join(tmp, r.FileName()), fileMode(r), func(f *os.File, w *bufio.Writer) error {
+			if r == core.EvalKey { // a generated MM EvalKey is made straight into its file
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				_, err := ks.WriteBlobFile(r, f)
+				return err
+			}
 			_, err := ks.WriteBlob(r, w)
 			return err
 		}); err != nil {
@@ -127,13 +133,13 @@ func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err erro
 // writeFileSync creates path (never overwriting), lets write fill it through a buffer,
 // and syncs it. Envelopes are streamed in: an EvalKey of any size is never built in
 // memory as text.
-func writeFileSync(path string, mode os.FileMode, write func(io.Writer) error) error {
+func writeFileSync(path string, mode os.FileMode, write func(*os.File, *bufio.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
+	if err := write(f, bw); err != nil {
 		f.Close()
 		return err
 	}

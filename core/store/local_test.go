@@ -15,7 +15,7 @@ import (
 
 func newKeySet(t *testing.T, id string) *core.KeySet {
 	t.Helper()
-	ks, err := core.Generate(core.GenerateOptions{KeyID: id, Parameters: core.Parameters{Dims: []int{32}}})
+	ks, err := core.Generate(core.GenerateOptions{KeyID: id, Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP, Dims: []int{32}}})
 	require.NoError(t, err)
 	return ks
 }

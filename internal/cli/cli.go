@@ -45,8 +45,8 @@ var kekFlags = []flagSpec{
 
 var generateFlags = append(append([]flagSpec{
 	{name: "dim", multi: true, help: "vector dimensions to support: powers of two from 32 to 4096 (default all); several values or a comma list"},
-	{name: "preset", help: "CKKS parameter preset: ip0 (default) or ip1"},
-	{name: "eval_mode", help: "evaluation keys: rmp (default: relinearization, rotations, conjugation) or mm (relinearization only)"},
+	{name: "preset", help: "enVector's parameter preset: ip3 (default), ip2, ip1 or ip0"},
+	{name: "eval_mode", help: "evaluation keys: mm32 (default with ip3), mm (default with ip1, ip2), rmp (default with ip0; any preset), flat, single (ip0); mm and mm32 EvalKeys are about 0.9 GB"},
 	{name: "metadata_encryption", help: "true (default) makes a MetadataKey; false leaves it out"},
 	{name: "seal_mode", help: "none (default) or aes: seal SecKey and MetadataKey with AES-256-GCM under a KEK"},
 	{name: "seed", help: "128 hex characters (64 bytes): deterministic generation (testing only)"},
@@ -454,7 +454,7 @@ func printInfo(w io.Writer, ks *core.KeySet) {
 func keyFormatText(f string) string {
 	switch f {
 	case "lattigo-v5":
-		return "lattigo v5 layout (envector-keys 0.1 keys; enVector cannot compute with them)"
+		return "lattigo v5 layout (made by envector-keys 0.1; enVector cannot compute with them)"
 	case "evi":
 		return "enVector's own (evi) layout"
 	}
@@ -484,8 +484,14 @@ func runVerify(e *env, fs *flagSet) error {
 	if ks.Sealed() {
 		fmt.Fprintf(e.stdout, "  sealed keys unsealed with the KEK\n")
 	}
-	fmt.Fprintf(e.stdout, "  EncKey: encrypts what SecKey decrypts (largest slot error %.2g); key noise %d\n", rep.EncryptionError, rep.PublicKeyNoise)
-	fmt.Fprintf(e.stdout, "  EvalKey: relinearization key (noise %d) and %d rotation/conjugation keys (largest noise %d) are keys under SecKey\n", rep.RelinNoise, rep.GaloisKeys, rep.GaloisNoise)
+	if rep.KeyFormat == "evi" {
+		fmt.Fprintf(e.stdout, "  SecKey: ternary secret of Hamming weight %d\n", rep.HammingWeight)
+		fmt.Fprintf(e.stdout, "  EncKey: an RLWE sample under SecKey (b + a*s = e mod both primes, largest |e| %d): what it encrypts, SecKey decrypts\n", rep.PublicKeyNoise)
+		fmt.Fprintf(e.stdout, "  EvalKey: %d key-switching keys in %s are keys under SecKey (largest noise %d)\n", rep.GaloisKeys, strings.Join(rep.EvalKeyFiles, ", "), rep.GaloisNoise)
+	} else {
+		fmt.Fprintf(e.stdout, "  EncKey: encrypts what SecKey decrypts (largest slot error %.2g); key noise %d\n", rep.EncryptionError, rep.PublicKeyNoise)
+		fmt.Fprintf(e.stdout, "  EvalKey: relinearization key (noise %d) and %d rotation/conjugation keys (largest noise %d) are keys under SecKey\n", rep.RelinNoise, rep.GaloisKeys, rep.GaloisNoise)
+	}
 	if rep.MetadataKey {
 		fmt.Fprintf(e.stdout, "  MetadataKey: present, 32 bytes\n")
 	}
