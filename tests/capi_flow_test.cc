@@ -183,9 +183,10 @@ TEST(Flow, Whole) {
 }
 
 TEST(Flow, OptionsShapeTheKeySet) {
+  // Another preset and eval mode than opts() gives (small and fast), in upper case.
   Err err;
   KeySet ks;
-  ASSERT_EQ(envector_keygen(R"({"key_id": "shape", "preset": "IP1", "eval_mode": "MM",
+  ASSERT_EQ(envector_keygen(R"({"key_id": "shape", "preset": "IP3", "eval_mode": "RMP",
                                 "dim_list": [64, 32, 64], "metadata_encryption": false,
                                 "seal_mode": "none"})",
                             ks.out(), err.out()),
@@ -193,17 +194,58 @@ TEST(Flow, OptionsShapeTheKeySet) {
       << err.msg();
   EXPECT_EQ(roles(ks.get()), (std::vector<int>{0, 1, 2}));
   std::string enc = blob(ks.get(), ENVECTOR_ROLE_ENCKEY);
-  EXPECT_NE(enc.find("\"preset\":\"IP1\""), std::string::npos) << enc.substr(0, 1000);
-  EXPECT_NE(enc.find("\"eval_mode\":\"MM\""), std::string::npos);
+  EXPECT_NE(enc.find("\"preset\":\"IP3\""), std::string::npos) << enc.substr(0, 1000);
+  EXPECT_NE(enc.find("\"Q\":1073692673"), std::string::npos);
+  EXPECT_NE(enc.find("\"eval_mode\":\"RMP\""), std::string::npos);
   EXPECT_NE(enc.find("\"dims\":\"32,64\""), std::string::npos);
+  EXPECT_NE(enc.find("\"key_format\":\"evi\""), std::string::npos);
 
-  // null means the default.
-  ASSERT_EQ(envector_keygen(R"({"key_id": "nulls", "preset": null, "eval_mode": "mm",
-                                "dim_list": null, "seed": null, "metadata_encryption": null})",
+  // null means the default, each checked without making a default (ip3, mm32) key set:
+  // preset null is ip3, metadata_encryption null is true ...
+  ASSERT_EQ(envector_keygen(R"({"key_id": "nulls", "preset": null, "eval_mode": "rmp",
+                                "dim_list": [32], "seed": null, "metadata_encryption": null})",
                             ks.out(), err.out()),
             ENVECTOR_OK)
       << err.msg();
   EXPECT_EQ(roles(ks.get()).size(), 4u);
+  EXPECT_NE(blob(ks.get(), ENVECTOR_ROLE_EVALKEY).find("\"preset\":\"IP3\""), std::string::npos);
+  // ... eval_mode null is the preset's default (rmp with ip0), dim_list null all dims.
+  ASSERT_EQ(envector_keygen(R"({"key_id": "nulls", "preset": "ip0", "eval_mode": null,
+                                "dim_list": [32]})",
+                            ks.out(), err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  EXPECT_NE(blob(ks.get(), ENVECTOR_ROLE_EVALKEY).find("\"eval_mode\":\"RMP\""), std::string::npos);
+  ASSERT_EQ(envector_keygen(R"({"key_id": "nulls", "preset": "ip0", "eval_mode": "single",
+                                "dim_list": null})",
+                            ks.out(), err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  EXPECT_NE(blob(ks.get(), ENVECTOR_ROLE_EVALKEY).find("\"dims\":\"32,64,128,256,512,1024,2048,4096\""),
+            std::string::npos);
+}
+
+TEST(Flow, AnotherEnvectorPresetGeneratesAndVerifies) {
+  // ip2 with flat, end to end: made, saved, loaded and proven.
+  TempDir dir;
+  Err err;
+  KeySet ks;
+  ASSERT_EQ(envector_keygen(R"({"key_id": "ip2", "preset": "ip2", "eval_mode": "flat", "dim_list": [32]})",
+                            ks.out(), err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  Store st;
+  ASSERT_EQ(envector_store_open(dir.store_options().c_str(), st.out(), err.out()), ENVECTOR_OK);
+  ASSERT_EQ(envector_store_save(st.get(), ks.get(), err.out()), ENVECTOR_OK) << err.msg();
+  KeySet loaded;
+  ASSERT_EQ(envector_store_load(st.get(), "ip2", nullptr, 0, loaded.out(), err.out()), ENVECTOR_OK)
+      << err.msg();
+  EXPECT_EQ(envector_keyset_verify(loaded.get(), nullptr, 0, err.out()), ENVECTOR_OK) << err.msg();
+  for (int r = 0; r < ENVECTOR_ROLE_COUNT; r++) {
+    std::string b = blob(loaded.get(), r);
+    for (const char *want : {"\"preset\":\"IP2\"", "\"eval_mode\":\"FLAT\"", "\"key_format\":\"evi\""})
+      EXPECT_NE(b.find(want), std::string::npos) << "role " << r << ": " << want;
+  }
 }
 
 TEST(Flow, SeedGivesTheSameKeys) {
@@ -222,7 +264,7 @@ TEST(Flow, SeedGivesTheSameKeys) {
 TEST(Flow, OneOptionsObjectForKeygenAndStore) {
   // Every function takes the same object and reads the keys it needs.
   TempDir dir;
-  std::string all = R"({"key_id": "all-keys", "preset": "ip0", "eval_mode": "mm", "dim_list": [32],
+  std::string all = R"({"key_id": "all-keys", "preset": "ip0", "eval_mode": "single", "dim_list": [32],
       "metadata_encryption": true, "seal_mode": "none", "key_store": "local",
       "key_path": ")" + dir.path() + R"(", "region_name": "eu-west-1",
       "bucket_name": "b", "secret_prefix": ""})";
@@ -242,8 +284,8 @@ TEST(Cli, RunsTheCommandLine) {
 
   std::string keyPath = dir.path();
   std::vector<std::string> args = {"envector-keygen", "generate", "--key_path", keyPath,
-                                   "--key_id", "cli-1", "--eval_mode", "mm", "--dim", "32",
-                                   "--quiet"};
+                                   "--key_id", "cli-1", "--preset", "ip0", "--eval_mode", "single",
+                                   "--dim", "32", "--quiet"};
   std::vector<char *> argv;
   for (auto &a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

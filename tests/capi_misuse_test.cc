@@ -277,7 +277,18 @@ TEST_F(Misuse, BadPresetEvalModeDimKeyId) {
   keygen_fails(R"({"key_id": "k", "preset": "ip9"})", ENVECTOR_ERR_INVALID_ARGUMENT,
                {"unknown preset \"ip9\"", "accepted"});
   keygen_fails(R"({"key_id": "k", "eval_mode": "fast"})", ENVECTOR_ERR_INVALID_ARGUMENT,
-               {"unknown eval mode \"fast\""});
+               {"unknown eval mode \"fast\"", "accepted: mm32 (default with ip3)"});
+  keygen_fails(R"({"key_id": "k", "preset": "ip4"})", ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"preset ip4 is not supported"});
+  // A preset and an eval mode that do not go together: the modes the preset takes.
+  keygen_fails(R"({"key_id": "k", "preset": "ip1", "eval_mode": "mm32", "dim_list": [32]})",
+               ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"eval mode mm32 does not go with preset ip1; accepted with ip1: mm, rmp, flat"});
+  keygen_fails(R"({"key_id": "k", "preset": "ip3", "eval_mode": "mm", "dim_list": [32]})",
+               ENVECTOR_ERR_INVALID_ARGUMENT,
+               {"eval mode mm does not go with preset ip3; accepted with ip3: mm32, rmp, flat"});
+  keygen_fails(R"({"key_id": "k", "eval_mode": "single", "dim_list": [32]})",
+               ENVECTOR_ERR_INVALID_ARGUMENT, {"does not go with preset ip3"}); // the default preset
   for (const char *dims : {"[33]", "[16]", "[8192]", "[32, 0]", "[-32]"}) {
     keygen_fails(std::string(R"({"key_id": "k", "dim_list": )") + dims + "}",
                  ENVECTOR_ERR_INVALID_ARGUMENT, {"is not accepted; accepted: powers of two"});

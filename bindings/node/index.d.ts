@@ -11,10 +11,23 @@
 export type Role = 'SecKey' | 'EncKey' | 'EvalKey' | 'MetadataKey';
 export const ROLES: readonly Role[];
 
-/** CKKS parameter preset: 'ip0' (default), 'ip1', or 'ip' (= ip0); any case. */
-export type Preset = 'ip0' | 'ip1' | 'ip' | 'IP0' | 'IP1' | 'IP' | (string & {});
-/** 'rmp' (default): relinearization, rotation and conjugation keys; 'mm': relinearization only. */
-export type EvalMode = 'rmp' | 'mm' | 'RMP' | 'MM' | (string & {});
+/**
+ * enVector's parameter preset: 'ip3' (the default, as enVector's SDK), 'ip2', 'ip1', 'ip0'
+ * or 'ip' (= ip0); any case.
+ */
+export type Preset = 'ip3' | 'ip2' | 'ip1' | 'ip0' | 'ip' | 'IP3' | 'IP2' | 'IP1' | 'IP0' | 'IP' | (string & {});
+/**
+ * The evaluation keys (enVector's eval modes); any case. Left out, the preset's default:
+ * 'mm32' with ip3 (so the defaults are ip3 with mm32, as enVector's SDK), 'mm' with ip1
+ * and ip2, 'rmp' with ip0. 'rmp' and 'flat' go with any preset, 'single' (and 'mm') with
+ * ip0; a pair that does not go together (ip1 with mm32, ip3 with mm) is an
+ * InvalidArgumentError naming the modes the preset takes. mm32 and mm EvalKeys hold
+ * 4,096 key-switching keys: with ip3's mm32 a 1.2 GB EvalKey, which generateKeys()
+ * writes in ~7 s with little memory and generateKeysStream() (and init, which returns
+ * the keys) holds in memory (~12 s, ~5 GB at peak); { preset: 'ip0', evalMode: 'rmp',
+ * dimList: [32] } makes a small set (a 4.7 MB EvalKey) in milliseconds.
+ */
+export type EvalMode = 'mm32' | 'mm' | 'rmp' | 'flat' | 'single' | 'MM32' | 'MM' | 'RMP' | 'FLAT' | 'SINGLE' | (string & {});
 /** 'none' (default) or 'aes': seal SecKey and MetadataKey with AES-256-GCM under a KEK. */
 export type SealMode = 'none' | 'aes';
 /** 'local' (default): <keyPath>/<keyId>/*.json; 'aws': S3 + Secrets Manager. */
@@ -40,7 +53,9 @@ export type PartialKeyBlobs = { [K in keyof KeyBlobs]: Buffer | null };
 export interface KeyOptions {
   /** Key set id: 1-128 of [A-Za-z0-9._-], starting with a letter or digit. */
   keyId: string;
+  /** enVector's parameter preset (default 'ip3'). */
   preset?: Preset;
+  /** The evaluation keys (default: the preset's, 'mm32' with ip3). */
   evalMode?: EvalMode;
   /** Vector dimensions to support: powers of two from 32 to 4096 (default all). */
   dimList?: number[];

@@ -8,8 +8,9 @@ int main(void) {
 	envector_keyset *ks = NULL, *sealed = NULL;
 	envector_error *err = NULL;
 	const char kek[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-	int rc = envector_keygen("{\"key_id\": \"consumer\", \"eval_mode\": \"mm\", \"dim_list\": [32]}",
-	                         &ks, &err);
+	int rc = envector_keygen(
+	    "{\"key_id\": \"consumer\", \"preset\": \"ip0\", \"eval_mode\": \"single\", \"dim_list\": [32]}",
+	    &ks, &err);
 	if (rc == ENVECTOR_OK) rc = envector_seal(ks, (const uint8_t *)kek, strlen(kek), &sealed, &err);
 	if (rc == ENVECTOR_OK) rc = envector_keyset_verify(sealed, (const uint8_t *)kek, strlen(kek), &err);
 	if (rc != ENVECTOR_OK) {

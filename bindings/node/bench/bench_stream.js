@@ -2,11 +2,13 @@
 'use strict';
 // generateKeysStream() against the Go API, in the same run, interleaved in blocks so
 // both see the same machine. The Go side is internal/benchbase (core.Generate, then
-// KeySet.Blob of every role, default options: ip0, rmp, dims 32..4096, MetadataKey),
-// built once with `go build` and run as `benchbase -n BLOCK` between the Node blocks;
-// it reports each iteration's time itself (after one warm-up), so process start-up is
-// not counted. The Node side times each `await generateKeysStream()` with the same
-// options (key id "bench", nothing else).
+// KeySet.Blob of every role with preset ip0, eval mode rmp, dims 32..4096, MetadataKey),
+// built once with `go build` and run as `benchbase -n BLOCK -preset ip0 -eval_mode rmp`
+// between the Node blocks; it reports each iteration's time itself (after one warm-up),
+// so process start-up is not counted. The Node side times each `await
+// generateKeysStream()` with the same options (key id "bench", preset ip0, eval mode
+// rmp). Not the defaults (ip3 with mm32, as enVector's SDK): their 1.2 GB EvalKey takes
+// ~12 s and ~5 GB of memory each time in memory.
 //
 // A third series, generateKeysStreamSync() in a worker thread (every C call made
 // directly, off the main thread), separates what the binding's asynchrony costs (the
@@ -41,6 +43,9 @@ const JSON_OUT = process.argv.includes('--json');
 
 const ev = require('..');
 const { fn } = require('../lib/native');
+
+// The key set timed: ip0, rmp, all dims (~0.1 s), the same on every side.
+const OPTIONS = Object.freeze({ keyId: 'bench', preset: 'ip0', evalMode: 'rmp' });
 const { repositoryRoot } = require('../lib/locate');
 
 function median(xs) {
@@ -61,7 +66,7 @@ function goBlock(bin, n) {
   const env = { ...process.env };
   delete env.GOGC; // the baseline runs with Go's defaults whatever this process got,
   if (BASELINE_GOGC > 0) env.GOGC = String(BASELINE_GOGC); // unless asked otherwise
-  const out = execFileSync(bin, ['-n', String(n)], { encoding: 'utf8', env });
+  const out = execFileSync(bin, ['-n', String(n), '-preset', OPTIONS.preset, '-eval_mode', OPTIONS.evalMode], { encoding: 'utf8', env });
   return JSON.parse(out).ns.map((ns) => ns / 1e6);
 }
 
@@ -80,7 +85,7 @@ function startSyncWorker() {
   const w = new Worker(`
     const { parentPort, workerData } = require('node:worker_threads');
     const ev = require(workerData.pkg);
-    const gen = new ev.KeyGenerator({ keyId: 'bench' });
+    const gen = new ev.KeyGenerator(workerData.options);
     parentPort.on('message', (n) => {
       const times = [];
       for (let i = 0; i < n; i++) {
@@ -90,7 +95,7 @@ function startSyncWorker() {
       }
       parentPort.postMessage(times);
     });
-  `, { eval: true, workerData: { pkg: path.join(__dirname, '..') } });
+  `, { eval: true, workerData: { pkg: path.join(__dirname, '..'), options: { ...OPTIONS } } });
   let pending = null;
   w.on('message', (times) => pending.resolve(times));
   w.on('error', (e) => pending.reject(e));
@@ -132,7 +137,7 @@ function workerGoCallMicros(n) {
 
 async function main() {
   const bin = buildBaseline();
-  const gen = new ev.KeyGenerator({ keyId: 'bench' });
+  const gen = new ev.KeyGenerator(OPTIONS);
   const worker = startSyncWorker();
   await nodeBlock(gen, 2); // warm: library, koffi worker threads, allocator
   await worker.block(2);
@@ -174,7 +179,7 @@ async function main() {
     return;
   }
   const f = (x, d = 2) => x.toFixed(d);
-  console.log(`generateKeysStream() vs Go API (core.Generate + Blob of every role), default options, ${node.length} iterations each in ${BLOCKS} interleaved blocks; baseline GOGC ${BASELINE_GOGC || "default (100)"}`);
+  console.log(`generateKeysStream() vs Go API (core.Generate + Blob of every role), ${OPTIONS.preset}/${OPTIONS.evalMode}, dims 32..4096, ${node.length} iterations each in ${BLOCKS} interleaved blocks; baseline GOGC ${BASELINE_GOGC || "default (100)"}`);
   console.log(`  node  median ${f(result.nodeMedianMs)} ms`);
   console.log(`  go    median ${f(result.goMedianMs)} ms`);
   console.log(`  ratio node/go ${f(result.ratio, 3)}x (median of per-block ratios ${f(result.medianBlockRatio, 3)}x; aim <= 1.1x)`);

@@ -11,8 +11,13 @@ async function main(): Promise<void> {
   fs.writeFileSync(kekPath, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
   const keyPath = path.join(dir, 'keys');
 
+  // A small key set, so that the example runs in a moment: enVector's preset ip0 with
+  // eval mode rmp. Without preset and evalMode, init makes enVector's default, ip3 with
+  // mm32 (as enVector's SDK): a 1.2 GB EvalKey, which init also returns in memory
+  // (about 12 s and 5 GB of memory).
   const setup = await init({
-    keyPath, keyId: 'my-index', dimList: [128, 256], sealMode: 'aes', sealKekPath: kekPath,
+    keyPath, keyId: 'my-index', preset: 'ip0', evalMode: 'rmp', dimList: [128, 256],
+    sealMode: 'aes', sealKekPath: kekPath,
     register: async (keyId: string, evalKey: Buffer) => console.log(`register ${keyId}: EvalKey ${evalKey.length} bytes`),
   });
   console.log(`created ${setup.created}, sealed ${setup.sealed}`);

@@ -252,6 +252,15 @@ const METADATA = Symbol('metadata');
 /**
  * Makes key sets: generateKeys() writes one to <keyPath>/<keyId>/ (the local store),
  * generateKeysStream() returns its envelopes as Buffers. Holds no native resource.
+ *
+ * preset (enVector's: 'ip3' by default, 'ip2', 'ip1', 'ip0') and evalMode (left out,
+ * the preset's default: 'mm32' with ip3, 'mm' with ip1 and ip2, 'rmp' with ip0; 'rmp'
+ * and 'flat' with any, 'single' and 'mm' with ip0) are checked by the library, which refuses a
+ * pair that does not go together naming the modes the preset takes. The defaults (ip3,
+ * mm32, dims 32..4096, as enVector's SDK) make a 1.2 GB EvalKey: generateKeys() writes
+ * it in ~7 s with little memory, generateKeysStream() (and init, which returns the keys)
+ * holds it in memory (~12 s, ~5 GB at peak); { preset: 'ip0', evalMode: 'rmp',
+ * dimList: [32] } makes a small set in milliseconds.
  */
 class KeyGenerator {
   #json;

@@ -10,10 +10,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const ev = require('..');
-const { tempDir, kekFile, startMoto } = require('./helpers');
+const { SMALL, tempDir, kekFile, startMoto } = require('./helpers');
 
 const BUCKET = 'envector-key-storage';
-const SMALL = { dimList: [32] };
 let moto;
 
 test.before(async () => {

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { fn } = require('../lib/native');
-const { tempDir, kekFile } = require('./helpers');
+const { SMALL, tempDir, kekFile } = require('./helpers');
 
 // Functions that stay in C (envector.c): calling them from the main thread is cheap.
 const C_ONLY = new Set(['envector_version', 'envector_bytes_free', 'envector_string_free', 'envector_string_list_free']);
@@ -38,7 +38,6 @@ async function counted(work) {
 test('the async API never calls into Go synchronously, and makes few calls per operation', async (t) => {
   const dir = tempDir(t);
   const kek = kekFile(dir);
-  const SMALL = { dimList: [32] };
   let keys;
 
   let c = await counted(async () => { keys = await new ev.KeyGenerator({ keyId: 'a', ...SMALL }).generateKeysStream(); });
@@ -84,7 +83,7 @@ test('the async API never calls into Go synchronously, and makes few calls per o
 test('the sync API makes the same calls on the calling thread', (t) => {
   const dir = tempDir(t);
   const c = { before: { ...sync } };
-  new ev.KeyGenerator({ keyId: 's', keyPath: dir, dimList: [32] }).generateKeysSync();
+  new ev.KeyGenerator({ keyId: 's', keyPath: dir, ...SMALL }).generateKeysSync();
   const km = new ev.KeyManager({ keyPath: dir, keyId: 's' });
   km.loadSync();
   km.close();

@@ -7,9 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const ev = require('..');
-const { tempDir, kekFile, tree } = require('./helpers');
-
-const SMALL = { dimList: [32] };
+const { SMALL, tempDir, kekFile, tree } = require('./helpers');
 
 // expectError checks class, code, status and message of what fn rejects with (or throws).
 async function expectError(fn, cls, pattern) {
@@ -56,8 +54,10 @@ test('KeyGenerator: bad key options are InvalidArgumentError, nothing written', 
     [{ keyId: 'a', dimList: [33] }, /dim 33 is not accepted; accepted: powers of two from 32 to 4096/],
     [{ keyId: 'a', dimList: [] }, /dim/],
     [{ keyId: 'a', dimList: 'all' }, /dim_list/],
-    [{ keyId: 'a', preset: 'ip9' }, /preset/],
-    [{ keyId: 'a', evalMode: 'xx' }, /eval mode|eval_mode/],
+    [{ keyId: 'a', preset: 'ip9' }, /unknown preset "ip9"; accepted: ip0, ip1, ip2, ip3 \(default\)/],
+    [{ keyId: 'a', preset: 'ip4' }, /preset ip4 is not supported/],
+    [{ keyId: 'a', evalMode: 'xx' }, /unknown eval mode "xx"; accepted: mm32 \(default with ip3\), mm \(default with ip1, ip2\), rmp/],
+    [{ keyId: 'a', preset: 'ip3', evalMode: 'mms32' }, /mms and mms32 keys are read, not yet generated/],
     [{ keyId: 'a', sealMode: 'rsa' }, /seal_mode/],
     [{ keyId: 'a', metadataEncryption: 'yes' }, /metadata_encryption must be true or false/],
     [{ keyId: 'a', seed: 'abc' }, /seed/],
@@ -65,7 +65,7 @@ test('KeyGenerator: bad key options are InvalidArgumentError, nothing written', 
     [{ keyId: 'a', sealMode: 'aes' }, /seal_kek_path/],
   ];
   for (const [opts, pattern] of cases) {
-    const gen = new ev.KeyGenerator({ keyPath, ...opts });
+    const gen = new ev.KeyGenerator({ keyPath, ...SMALL, ...opts });
     await expectError(() => gen.generateKeys(), ev.InvalidArgumentError, pattern);
     await expectError(() => gen.generateKeysStream(), ev.InvalidArgumentError, pattern);
     await expectError(() => gen.generateKeysSync(), ev.InvalidArgumentError, pattern);

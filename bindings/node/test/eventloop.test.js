@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const ev = require('..');
-const { tempDir } = require('./helpers');
+const { SMALL, tempDir } = require('./helpers');
 
 // ticksDuring counts the firings of a 1 ms interval timer while work() runs, and the
 // longest gap between two of them.
@@ -32,10 +32,10 @@ async function ticksDuring(work) {
 
 test('a timer keeps firing while keys are generated and saved (async)', async (t) => {
   const dir = tempDir(t);
-  // The full default key set (all dims), several times: long enough to count ticks.
+  // A small key set (~50 ms to make, save and load) several times: long enough to count ticks.
   const r = await ticksDuring(async () => {
     for (let i = 0; i < 4; i++) {
-      await new ev.KeyGenerator({ keyPath: dir, keyId: `loop${i}` }).generateKeys();
+      await new ev.KeyGenerator({ keyPath: dir, keyId: `loop${i}`, ...SMALL }).generateKeys();
       const km = new ev.KeyManager({ keyPath: dir, keyId: `loop${i}` });
       await km.load();
       km.close();
@@ -50,8 +50,8 @@ test('a timer keeps firing while keys are generated and saved (async)', async (t
 test('a timer keeps firing during generateKeysStream and init (async)', async (t) => {
   const dir = tempDir(t);
   const r = await ticksDuring(async () => {
-    for (let i = 0; i < 4; i++) await new ev.KeyGenerator({ keyId: 's' }).generateKeysStream();
-    await ev.init({ keyPath: path.join(dir, 'k'), keyId: 'i' });
+    for (let i = 0; i < 4; i++) await new ev.KeyGenerator({ keyId: 's', ...SMALL }).generateKeysStream();
+    await ev.init({ keyPath: path.join(dir, 'k'), keyId: 'i', ...SMALL });
   });
   t.diagnostic(`async: ${r.ticks} ticks in ${r.ms.toFixed(1)} ms, longest gap ${r.longestGapMs.toFixed(1)} ms`);
   assert.ok(r.ticks >= 10 && r.ticks >= r.ms / 20, `the timer fired ${r.ticks} times in ${r.ms.toFixed(1)} ms`);
@@ -60,7 +60,7 @@ test('a timer keeps firing during generateKeysStream and init (async)', async (t
 test('for contrast: the synchronous variant blocks the loop', async (t) => {
   const dir = tempDir(t);
   const r = await ticksDuring(async () => {
-    for (let i = 0; i < 4; i++) new ev.KeyGenerator({ keyPath: dir, keyId: `sync${i}` }).generateKeysSync();
+    for (let i = 0; i < 4; i++) new ev.KeyGenerator({ keyPath: dir, keyId: `sync${i}`, ...SMALL }).generateKeysSync();
   });
   t.diagnostic(`sync: ${r.ticks} ticks in ${r.ms.toFixed(1)} ms`);
   assert.ok(r.ticks <= 1, `the timer fired ${r.ticks} times during synchronous calls`);

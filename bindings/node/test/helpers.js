@@ -11,6 +11,14 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const { repositoryRoot } = require('../lib/locate');
 
+/**
+ * A small, fast key set (enVector's preset ip0, eval mode rmp, dim 32: ~50 ms, a 4.7 MB
+ * EvalKey), for every test where the defaults are not the point. The defaults (ip3,
+ * mm32, dims 32..4096, as enVector's SDK) make a 1.2 GB EvalKey (~7 s to disk; in memory
+ * ~12 s and ~5 GB): the tests never make them (local.test.js checks the defaults without doing so).
+ */
+const SMALL = Object.freeze({ preset: 'ip0', evalMode: 'rmp', dimList: Object.freeze([32]) });
+
 /** A new temporary directory, removed when the test ends. */
 function tempDir(t, prefix = 'envector-node-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -180,4 +188,4 @@ async function startMoto() {
   throw lastError;
 }
 
-module.exports = { tempDir, kekFile, tree, findMoto, startMoto, MOTO_INSTALL };
+module.exports = { SMALL, tempDir, kekFile, tree, findMoto, startMoto, MOTO_INSTALL };

@@ -7,9 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const ev = require('..');
-const { tempDir, kekFile, tree } = require('./helpers');
-
-const SMALL = { dimList: [32] }; // the smallest key set, for speed
+const { SMALL, tempDir, kekFile, tree } = require('./helpers');
 
 test('KeyGenerator.generateKeys writes <keyPath>/<keyId>/ and KeyManager reads it back', async (t) => {
   const keyPath = tempDir(t);
@@ -58,16 +56,92 @@ test('metadataEncryption false: no MetadataKey, metadataBlob null', async (t) =>
 });
 
 test('the same seed gives the same keys; presets and eval modes pass through', async () => {
+  // Another preset than SMALL's (ip3 with rmp, small and fast), its name in either case.
   const seed = Buffer.alloc(64, 7);
-  const a = await new ev.KeyGenerator({ keyId: 's', seed, preset: 'ip1', evalMode: 'mm', ...SMALL }).generateKeysStream();
-  const b = await new ev.KeyGenerator({ keyId: 's', seed: seed.toString('hex'), preset: 'IP1', evalMode: 'MM', ...SMALL }).generateKeysStream();
+  const a = await new ev.KeyGenerator({ keyId: 's', seed, preset: 'ip3', evalMode: 'rmp', dimList: [32] }).generateKeysStream();
+  const b = await new ev.KeyGenerator({ keyId: 's', seed: seed.toString('hex'), preset: 'IP3', evalMode: 'RMP', dimList: [32] }).generateKeysStream();
   const data = (buf) => JSON.parse(buf).entries[0].key_data;
   assert.equal(data(a.secBlob), data(b.secBlob));
+  assert.equal(data(a.encBlob), data(b.encBlob));
   assert.equal(data(a.metadataBlob), data(b.metadataBlob));
   const meta = JSON.parse(a.evalBlob).entries[0].metadata;
-  assert.equal(meta.parameter.preset, 'IP1');
-  assert.equal(meta.eval_mode, 'MM');
-  assert.equal(JSON.parse(a.evalBlob).envector_keys.dims, '32');
+  assert.equal(meta.parameter.preset, 'IP3');
+  assert.equal(meta.parameter.Q, 1073692673);
+  assert.equal(meta.eval_mode, 'RMP');
+  const ours = JSON.parse(a.evalBlob).envector_keys;
+  assert.deepEqual([ours.dims, ours.preset, ours.eval_mode, ours.key_format], ['32', 'IP3', 'RMP', 'evi']);
+  // A SecKey in enVector's layout: 0x01, the preset name NUL-padded to 4 bytes, 2 bits a coefficient.
+  const sec = Buffer.from(data(a.secBlob), 'base64');
+  assert.equal(sec.length, 1029);
+  assert.deepEqual(sec.subarray(0, 5), Buffer.from('\x01IP3\x00', 'latin1'));
+  const dims = JSON.parse((await new ev.KeyGenerator({ keyId: 'd', dimList: [64, 128], preset: 'ip0', evalMode: 'single' }).generateKeysStream()).encBlob);
+  assert.deepEqual([dims.envector_keys.dims, dims.envector_keys.eval_mode], ['64,128', 'SINGLE']);
+});
+
+test('the defaults are ip3 and mm32, checked without making a default key set', async (t) => {
+  // The defaults (ip3, mm32, dims 32..4096, as enVector's SDK) make a 1.2 GB EvalKey
+  // (seconds, and GBs of memory in memory): never made here. Each default is shown on its own, with small keys or a refusal.
+  const keyPath = tempDir(t);
+  // The default preset is ip3: with a small eval mode it is what the keys are made with ...
+  let keys = await new ev.KeyGenerator({ keyId: 'd', evalMode: 'rmp', dimList: [32] }).generateKeysStream();
+  assert.equal(JSON.parse(keys.evalBlob).entries[0].metadata.parameter.preset, 'IP3');
+  // ... and an eval mode ip3 does not take is refused, by KeyGenerator and init alike.
+  const notIP3 = /eval mode single does not go with preset ip3; accepted with ip3: mm32, rmp, flat/;
+  await assert.rejects(new ev.KeyGenerator({ keyPath, keyId: 'd', evalMode: 'single' }).generateKeys(), notIP3);
+  await assert.rejects(ev.init({ keyPath, keyId: 'd', evalMode: 'single' }), notIP3);
+  // The default eval mode is the preset's: rmp with ip0 (the only small one); the library
+  // says mm32 is ip3's default.
+  keys = new ev.KeyGenerator({ keyId: 'd', preset: 'ip0', dimList: [32] }).generateKeysStreamSync();
+  assert.equal(JSON.parse(keys.evalBlob).envector_keys.eval_mode, 'RMP');
+  await assert.rejects(new ev.KeyGenerator({ keyId: 'd', evalMode: 'mm33' }).generateKeysStream(),
+    /accepted: mm32 \(default with ip3\), mm \(default with ip1, ip2\), rmp \(default with ip0\)/);
+  // The default dims are all of them (single: a relinearization key only, however many dims).
+  keys = await new ev.KeyGenerator({ keyId: 'd', preset: 'ip0', evalMode: 'single' }).generateKeysStream();
+  assert.equal(JSON.parse(keys.evalBlob).envector_keys.dims, '32,64,128,256,512,1024,2048,4096');
+  assert.deepEqual(tree(keyPath), []);
+});
+
+test('a preset and eval mode that do not go together are InvalidArgumentError naming the accepted modes', async (t) => {
+  const keyPath = tempDir(t);
+  for (const [preset, evalMode, accepted] of [
+    ['ip1', 'mm32', 'mm, rmp, flat'],
+    ['ip2', 'mm32', 'mm, rmp, flat'],
+    ['ip3', 'mm', 'mm32, rmp, flat'],
+    ['ip3', 'single', 'mm32, rmp, flat'],
+  ]) {
+    const want = new RegExp(`eval mode ${evalMode} does not go with preset ${preset}; accepted with ${preset}: ${accepted}$`);
+    const opts = { keyPath, keyId: 'pair', preset, evalMode, dimList: [32] };
+    for (const make of [
+      () => new ev.KeyGenerator(opts).generateKeys(),
+      () => new ev.KeyGenerator(opts).generateKeysStream(),
+      async () => new ev.KeyGenerator(opts).generateKeysSync(),
+      () => ev.init(opts),
+    ]) {
+      await assert.rejects(make(), (e) => {
+        assert.ok(e instanceof ev.InvalidArgumentError, `${preset}/${evalMode}: ${e.name}: ${e.message}`);
+        assert.equal(e.code, 'ENVECTOR_ERR_INVALID_ARGUMENT');
+        assert.equal(e.status, 1);
+        assert.match(e.message, want);
+        return true;
+      });
+    }
+  }
+  assert.deepEqual(tree(keyPath), [], 'nothing written');
+});
+
+test("another enVector preset: ip2 with flat generates, saves and verifies", async (t) => {
+  const keyPath = tempDir(t);
+  await new ev.KeyGenerator({ keyPath, keyId: 'ip2', preset: 'ip2', evalMode: 'flat', dimList: [32] }).generateKeys();
+  const km = new ev.KeyManager({ keyPath, keyId: 'ip2' });
+  t.after(() => km.close());
+  assert.equal(await km.verify(), true);
+  const keys = await km.load();
+  for (const blob of Object.values(keys)) {
+    const ours = JSON.parse(blob).envector_keys;
+    assert.deepEqual([ours.preset, ours.eval_mode, ours.dims, ours.key_format], ['IP2', 'FLAT', '32', 'evi']);
+  }
+  const meta = JSON.parse(keys.evalBlob).entries[0].metadata;
+  assert.deepEqual([meta.parameter.preset, meta.parameter.Q, meta.parameter.P, meta.eval_mode], ['IP2', 4294828033, 4294729729, 'FLAT']);
 });
 
 test('KeyManager save, load a subset, delete, list', async (t) => {
@@ -147,7 +221,7 @@ test('init: auto key setup makes, saves and registers once; then finds the keys'
   assert.equal(calls[0].keyId, 'auto');
   assert.deepEqual(calls[0].evalKey, first.keys.evalBlob);
   assert.equal(JSON.parse(calls[0].evalKey).entries[0].name, 'evalkey');
-  assert.deepEqual(calls[0].info, { keyId: 'auto', keyPath, sealMode: 'aes', sealKekPath: kek, dimList: [32], sealed: true });
+  assert.deepEqual(calls[0].info, { keyId: 'auto', keyPath, sealMode: 'aes', sealKekPath: kek, preset: 'ip0', evalMode: 'rmp', dimList: [32], sealed: true });
   assert.deepEqual(first.keys.secBlob, fs.readFileSync(path.join(keyPath, 'auto', 'SecKey.json')));
 
   const again = await ev.initIndexConfig(opts);

@@ -12,7 +12,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { fn } = require('../lib/native');
-const { tempDir, kekFile, startMoto } = require('./helpers');
+const { SMALL, tempDir, kekFile, startMoto } = require('./helpers');
 
 // Count the calls into the library, as test/calls.test.js does (before the API loads).
 const C_ONLY = new Set(['envector_version', 'envector_bytes_free', 'envector_string_free', 'envector_string_list_free']);
@@ -30,7 +30,6 @@ for (const [name, f] of Object.entries(fn)) {
 }
 const ev = require('..');
 
-const SMALL = { dimList: [32] };
 const META = { title: 'secret-title', 저자: '김', tags: ['a', 'b'], n: 3 };
 const COMPACT = '{"title":"secret-title","저자":"김","tags":["a","b"],"n":3}';
 

@@ -8,7 +8,7 @@ import {
 } from 'envector-keys';
 
 export async function everything(): Promise<void> {
-  const gen = new KeyGenerator({ keyId: 'k', keyPath: './keys', dimList: [32, 64], preset: 'ip1', evalMode: 'mm',
+  const gen = new KeyGenerator({ keyId: 'k', keyPath: './keys', dimList: [32, 64], preset: 'ip2', evalMode: 'flat',
     metadataEncryption: false, sealMode: 'aes', sealKekPath: '/kek', seed: Buffer.alloc(64) });
   await gen.generateKeys();
   gen.generateKeysSync();

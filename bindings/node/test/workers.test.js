@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const ev = require('..');
-const { tempDir } = require('./helpers');
+const { SMALL, tempDir } = require('./helpers');
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -16,7 +16,7 @@ const ev = require(workerData.pkg);
 (async () => {
   const out = [];
   for (let i = 0; i < workerData.rounds; i++) {
-    const gen = new ev.KeyGenerator({ keyId: workerData.name + '-' + i, dimList: [32, 64] });
+    const gen = new ev.KeyGenerator({ keyId: workerData.name + '-' + i, ...workerData.small });
     const keys = i % 2 === 0 ? gen.generateKeysStreamSync() : await gen.generateKeysStream();
     const km = new ev.KeyManager({ keyPath: workerData.keyPath, keyId: workerData.name + '-' + i });
     if (i % 2 === 0) km.saveSync(keys); else await km.save(keys);
@@ -40,9 +40,11 @@ function runWorker(workerData) {
 test('key generation from several worker threads at once', async (t) => {
   const keyPath = tempDir(t);
   const pkg = path.join(__dirname, '..');
-  const workers = ['w0', 'w1', 'w2', 'w3'].map((name) => runWorker({ pkg, keyPath, name, rounds: 3 }));
+  // The workers make another small set than SMALL: ip3 with rmp, two dims.
+  const small = { ...SMALL, preset: 'ip3', dimList: [32, 64] };
+  const workers = ['w0', 'w1', 'w2', 'w3'].map((name) => runWorker({ pkg, keyPath, name, rounds: 3, small }));
   // The main thread works at the same time.
-  const mainKeys = await Promise.all([0, 1, 2].map((i) => new ev.KeyGenerator({ keyId: `main-${i}`, dimList: [32] }).generateKeysStream()));
+  const mainKeys = await Promise.all([0, 1, 2].map((i) => new ev.KeyGenerator({ keyId: `main-${i}`, ...SMALL }).generateKeysStream()));
   const results = (await Promise.all(workers)).flat();
   assert.equal(results.length, 12);
   const hashes = new Set([...results.map((r) => r.sec), ...mainKeys.map((k) => JSON.parse(k.secBlob).entries[0].hash.value)]);
@@ -59,10 +61,10 @@ test('one KeyManager shared by many concurrent operations', async (t) => {
   const keyPath = tempDir(t);
   const km = new ev.KeyManager({ keyPath });
   t.after(() => km.close());
-  const sets = await Promise.all([...Array(6).keys()].map((i) => new ev.KeyGenerator({ keyId: `c${i}`, dimList: [32] }).generateKeysStream()));
+  const sets = await Promise.all([...Array(6).keys()].map((i) => new ev.KeyGenerator({ keyId: `c${i}`, ...SMALL }).generateKeysStream()));
   await Promise.all(sets.map((keys, i) => km.save(keys, { keyId: `c${i}` })));
   // Two saves of the same key set at once: one wins, the other is AlreadyExistsError.
-  const same = await new ev.KeyGenerator({ keyId: 'race', dimList: [32] }).generateKeysStream();
+  const same = await new ev.KeyGenerator({ keyId: 'race', ...SMALL }).generateKeysStream();
   const race = await Promise.allSettled([km.save(same, { keyId: 'race' }), km.save(same, { keyId: 'race' })]);
   assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1);
   assert.ok(race.find((r) => r.status === 'rejected').reason instanceof ev.AlreadyExistsError);

@@ -3,10 +3,12 @@
 both see the same machine.
 
 The Go side is internal/benchbase (core.Generate, then KeySet.Blob of every role, with
-the same options: default ip0, rmp, dims 32..4096, MetadataKey), built once with
-`go build` and run as `benchbase -n BLOCK` between the Python blocks; it times each
-iteration itself (after one warm-up), so process start-up is not counted. The Python
-side times each `KeyGenerator(key_id='bench').generate_keys_stream()`.
+the same options: preset ip0, eval mode rmp, dims 32..4096, MetadataKey), built once with
+`go build` and run as `benchbase -n BLOCK -preset ip0 -eval_mode rmp` between the Python
+blocks; it times each iteration itself (after one warm-up), so process start-up is not
+counted. The Python side times each `KeyGenerator(key_id='bench', preset='ip0',
+eval_mode='rmp').generate_keys_stream()`. (Not the defaults, ip3 with mm32 as enVector's
+SDK: their 1.2 GB EvalKey takes ~15 s and ~5 GB of memory each time in memory.)
 
 A third series makes the same C calls as generate_keys_stream() (envector_keygen,
 envector_keyset_blobs, the frees) straight through ctypes, without copying the blobs
@@ -41,7 +43,9 @@ sys.path.insert(0, str(HERE.parent))  # the package of this checkout, unless ins
 import envector_keys as ek  # noqa: E402
 from envector_keys import _native as n  # noqa: E402
 
-OPTIONS = b'{"key_id": "bench"}'
+#: The key set timed: ip0, rmp, all dims (~0.1 s), the same on every side.
+PRESET, EVAL_MODE = "ip0", "rmp"
+OPTIONS = json.dumps({"key_id": "bench", "preset": PRESET, "eval_mode": EVAL_MODE}).encode()
 
 
 def build_baseline(root: Path) -> Path:
@@ -55,7 +59,7 @@ def go_block(binary: Path, count: int, gogc: Optional[str]) -> List[float]:
     env.pop("GOGC", None)  # the baseline runs with Go's defaults whatever this process got...
     if gogc is not None:
         env["GOGC"] = gogc  # ...unless asked
-    out = subprocess.run([str(binary), "-n", str(count)], env=env, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([str(binary), "-n", str(count), "-preset", PRESET, "-eval_mode", EVAL_MODE], env=env, check=True, capture_output=True, text=True).stdout
     return [ns / 1e6 for ns in json.loads(out)["ns"]]
 
 
@@ -111,7 +115,7 @@ def main() -> int:
         print("bench_stream.py runs in a checkout of envector-keys (it needs internal/benchbase)", file=sys.stderr)
         return 2
     binary = build_baseline(root)
-    gen = ek.KeyGenerator(key_id="bench")
+    gen = ek.KeyGenerator(key_id="bench", preset=PRESET, eval_mode=EVAL_MODE)
     py_block(gen, 2)  # warm: library, allocator
     bare_block(2)
     go_block(binary, 1, args.baseline_gogc)
@@ -155,7 +159,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     base = f"GOGC={args.baseline_gogc}" if args.baseline_gogc else "Go's default GOGC"
-    print(f"generate_keys_stream() vs Go API (core.Generate + Blob of every role), default options, "
+    print(f"generate_keys_stream() vs Go API (core.Generate + Blob of every role), {PRESET}/{EVAL_MODE}, dims 32..4096, "
           f"{len(py)} iterations each in {args.blocks} interleaved blocks; baseline at {base}")
     print(f"  python  median {med_py:.2f} ms")
     print(f"  go      median {med_go:.2f} ms")

@@ -247,11 +247,25 @@ class KeyGenerator:
     local store), :meth:`generate_keys_stream` returns its envelopes as bytes. Holds no
     native resource.
 
-    ``key_id`` is required. ``dim_list`` (powers of two from 32 to 4096; default all),
-    ``preset`` (``'ip0'``, ``'ip1'``), ``eval_mode`` (``'rmp'``, ``'mm'``), ``seal_mode``
-    (``'none'``, ``'aes'`` with ``seal_kek_path``), ``metadata_encryption`` and ``seed``
-    (64 bytes or 128 hex characters; tests only) are checked by the library when keys
-    are made; its messages name them as the C options do (``dim_list``).
+    ``key_id`` is required. The other options are checked by the library when keys are
+    made; its messages name them as the C options do (``dim_list``):
+
+    - ``preset``: enVector's parameter preset, ``'ip3'`` (the default, as enVector's
+      SDK), ``'ip2'``, ``'ip1'`` or ``'ip0'`` (``'ip'`` = ip0; any case).
+    - ``eval_mode``: the evaluation keys. ``None`` (the default) takes the preset's
+      default: ``'mm32'`` with ip3, ``'mm'`` with ip1 and ip2, ``'rmp'`` with ip0. Also
+      accepted: ``'rmp'`` and ``'flat'`` with any preset, ``'single'`` (and ``'mm'``)
+      with ip0. A pair that does not go together (ip1 with mm32, ip3 with mm) is an
+      :class:`InvalidArgumentError` naming the modes the preset takes.
+    - ``dim_list``: powers of two from 32 to 4096; default all of them.
+    - ``seal_mode`` (``'none'``, ``'aes'`` with ``seal_kek_path``), ``metadata_encryption``
+      and ``seed`` (64 bytes or 128 hex characters; tests only).
+
+    The defaults (ip3, mm32, dims 32..4096) make a 1.2 GB EvalKey (0.9 GB of key data):
+    :meth:`generate_keys` writes it in about 7 s with little memory;
+    :meth:`generate_keys_stream` (and :func:`init`, which returns the keys) holds it in
+    memory, about 15 s and 5 GB at peak. ``preset='ip0', eval_mode='rmp', dim_list=[32]``
+    makes a small set (a 4.7 MB EvalKey) in milliseconds, for trying things out.
     """
 
     def __init__(
@@ -259,8 +273,8 @@ class KeyGenerator:
         key_path: PathLike = "./keys",
         key_id: Optional[str] = None,
         dim_list: Optional[Sequence[int]] = None,
-        preset: str = "ip0",
-        eval_mode: str = "rmp",
+        preset: str = "ip3",
+        eval_mode: Optional[str] = None,
         seal_mode: str = "none",
         seal_kek_path: Optional[PathLike] = None,
         metadata_encryption: bool = True,
@@ -616,8 +630,8 @@ def init(
     metadata_encryption: bool = True,
     seal_mode: str = "none",
     seal_kek_path: Optional[PathLike] = None,
-    preset: str = "ip0",
-    eval_mode: str = "rmp",
+    preset: str = "ip3",
+    eval_mode: Optional[str] = None,
     dim_list: Optional[Sequence[int]] = None,
     seed: Optional[Union[str, BytesLike]] = None,
     register: Optional[RegisterFn] = None,
@@ -635,9 +649,14 @@ def init(
     - When the key set exists, is sealed and ``seal_kek_path`` is given, the KEK is checked
       now (:class:`AuthenticationError`).
 
-    ``info`` holds the key settings (``key_store``, ``key_path`` or the AWS names,
-    ``preset``, ``eval_mode``, ``dim_list``, ``metadata_encryption``, ``seal_mode``,
-    ``seal_kek_path``; never ``seed``) and ``sealed``.
+    ``preset``, ``eval_mode`` and ``dim_list`` are those of :class:`KeyGenerator`: by
+    default ip3 with mm32 and dims 32..4096 (as enVector's SDK): a 1.2 GB EvalKey, which
+    the result's ``keys`` hold in memory (about 15 s and 5 GB at peak to make).
+
+    ``info`` holds the key settings given or defaulted here (``key_store``, ``key_path``
+    or the AWS names, ``preset``, ``eval_mode`` when given, ``dim_list`` when given,
+    ``metadata_encryption``, ``seal_mode``, ``seal_kek_path``; never ``seed``) and
+    ``sealed``.
     """
     who = "init"
     kid = _require_key_id(who, key_id)

@@ -29,8 +29,15 @@ sys.path.insert(0, str(PKG))
 
 import envector_keys as ek  # noqa: E402  (the tests import it from here)
 
-#: The smallest key set, for speed, where the default is not the point.
-SMALL: Dict[str, object] = {"dim_list": [32]}
+#: A small, fast key set (enVector's preset ip0, eval mode rmp, dim 32: ~50 ms, a 4.7 MB
+#: EvalKey), for every test where the defaults are not the point. The defaults (ip3, mm32,
+#: dims 32..4096, as enVector's SDK) make a 1.2 GB EvalKey (~7 s to disk; in memory ~15 s
+#: and ~5 GB): tests never generate them (test_local.py checks the defaults without doing so).
+SMALL: Dict[str, object] = {"preset": "ip0", "eval_mode": "rmp", "dim_list": [32]}
+#: SMALL as the library's options JSON (for the ctypes layer), without the braces.
+SMALL_JSON = '"preset": "ip0", "eval_mode": "rmp", "dim_list": [32]'
+#: SMALL as envector-keygen flags.
+SMALL_CLI: List[str] = ["--preset", "ip0", "--eval_mode", "rmp", "--dim", "32"]
 
 
 def tree(d: Path) -> List[str]:
@@ -182,5 +189,5 @@ def start_moto() -> Moto:
     pytest.fail(last, pytrace=False)
     raise AssertionError("unreachable")
 
-__all__ = ["ek", "PKG", "ROOT", "SMALL", "tree", "kek_file", "child_env", "Moto", "find_moto", "start_moto", "AWS_VARS",
+__all__ = ["ek", "PKG", "ROOT", "SMALL", "SMALL_JSON", "SMALL_CLI", "tree", "kek_file", "child_env", "Moto", "find_moto", "start_moto", "AWS_VARS",
            "BUCKET", "MOTO_INSTALL"]

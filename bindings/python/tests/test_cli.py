@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from helpers import PKG, ROOT, child_env, ek, kek_file, tree
+from helpers import PKG, ROOT, SMALL_CLI, child_env, ek, kek_file, tree
 
 
 def pykeygen(*args: str, stdin: Optional[bytes] = None) -> subprocess.CompletedProcess:
@@ -42,8 +42,8 @@ def sealed(blob_file: Path) -> bool:
 def test_generate_and_seal_with_a_kek_file(tmp_path: Path) -> None:
     kek = kek_file(tmp_path)
     keys = tmp_path / "keys"
-    r = pykeygen("generate", "--key_path", str(keys), "--key_id", "k1", "--dim", "32", "64", "--seal_mode", "aes",
-                 "--seal_key_path", str(kek))
+    r = pykeygen("generate", "--key_path", str(keys), "--key_id", "k1", "--preset", "ip0", "--eval_mode", "rmp",
+                 "--dim", "32", "64", "--seal_mode", "aes", "--seal_key_path", str(kek))
     assert r.returncode == 0, r.stderr.decode()
     out = r.stdout.decode()
     assert f'Key set "k1" written to {keys / "k1"}' in out
@@ -64,7 +64,7 @@ def test_generate_and_seal_with_a_kek_file(tmp_path: Path) -> None:
 def test_generate_and_seal_with_the_kek_on_standard_input(tmp_path: Path) -> None:
     kek = kek_file(tmp_path, "base64")
     keys = tmp_path / "keys"
-    r = pykeygen("--key_path", str(keys), "--key_id", "s1", "--dim", "32", "--seal_mode", "aes", "--seal_key_stdin",
+    r = pykeygen("--key_path", str(keys), "--key_id", "s1", *SMALL_CLI, "--seal_mode", "aes", "--seal_key_stdin",
                  stdin=kek.read_bytes())
     assert r.returncode == 0, r.stderr.decode()
     assert sealed(keys / "s1" / "SecKey.json")
@@ -81,7 +81,7 @@ def test_generate_and_seal_with_the_kek_on_standard_input(tmp_path: Path) -> Non
     assert "s1" in r.stderr.decode() and wrong.strip().decode() not in r.stderr.decode()
 
     # A KEK of 31 bytes on standard input: refused, naming the accepted forms; nothing written.
-    r = pykeygen("--key_path", str(keys), "--key_id", "s2", "--dim", "32", "--seal_mode", "aes", "--seal_key_stdin",
+    r = pykeygen("--key_path", str(keys), "--key_id", "s2", *SMALL_CLI, "--seal_mode", "aes", "--seal_key_stdin",
                  stdin=b"\x01" * 31)
     assert r.returncode == 1
     assert "standard input" in r.stderr.decode() and "32 raw bytes" in r.stderr.decode()
@@ -90,13 +90,13 @@ def test_generate_and_seal_with_the_kek_on_standard_input(tmp_path: Path) -> Non
 
 def test_list_inspect_delete_and_a_non_empty_output_directory(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
-    assert pykeygen("--key_path", str(keys), "--key_id", "a", "--dim", "32", "--quiet").returncode == 0
+    assert pykeygen("--key_path", str(keys), "--key_id", "a", *SMALL_CLI, "--quiet").returncode == 0
     r = pykeygen("list", "--key_path", str(keys))
     assert r.returncode == 0 and r.stdout.decode().split() == ["a"]
     r = pykeygen("inspect", "--key_path", str(keys), "--key_id", "a")
     assert r.returncode == 0 and "EvalKey" in r.stdout.decode()
     before = tree(keys)
-    r = pykeygen("--key_path", str(keys), "--key_id", "a", "--dim", "32")
+    r = pykeygen("--key_path", str(keys), "--key_id", "a", *SMALL_CLI)
     assert r.returncode == 1 and "a" in r.stderr.decode()
     assert tree(keys) == before
     assert pykeygen("delete", "--key_path", str(keys), "--key_id", "a").returncode == 0

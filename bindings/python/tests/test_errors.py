@@ -51,12 +51,15 @@ def test_error_classes_map_the_c_status_codes() -> None:
 
 
 BAD_KEY_OPTIONS = [
-    ({"preset": "ip9"}, r'unknown preset "ip9"; accepted: ip0'),
+    ({"preset": "ip9"}, r'unknown preset "ip9"; accepted: ip0, ip1, ip2, ip3 \(default\)'),
+    ({"preset": "ip4"}, r"preset ip4 is not supported"),
+    ({"preset": "ip1", "eval_mode": "mm32"}, r"eval mode mm32 does not go with preset ip1; accepted with ip1: mm, rmp, flat"),
     ({"dim_list": [33]}, r"dim 33 is not accepted; accepted: powers of two from 32 to 4096"),
     ({"dim_list": [8192]}, r"dim 8192 is not accepted"),
     ({"dim_list": []}, r"dim_list is empty"),
     ({"dim_list": "all"}, r"dim_list must be an array of integers"),
-    ({"eval_mode": "xx"}, r'unknown eval mode "xx"; accepted: rmp'),
+    ({"eval_mode": "xx"}, r'unknown eval mode "xx"; accepted: mm32 \(default with ip3\), mm \(default with ip1, ip2\), rmp'),
+    ({"eval_mode": "mms32", "preset": "ip3"}, r"mms and mms32 keys are read, not yet generated"),
     ({"seal_mode": "rsa"}, r'seal_mode "rsa" is not accepted; accepted: none, aes'),
     ({"seal_mode": "aes"}, r'seal_mode "aes" needs seal_kek_path'),
     ({"metadata_encryption": "yes"}, r"metadata_encryption must be true or false"),

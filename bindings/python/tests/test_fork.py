@@ -105,13 +105,13 @@ def test_os_fork_child_raises_and_the_error_is_an_envector_error() -> None:
 
 
 def test_a_child_forked_before_the_library_was_loaded_may_load_it() -> None:
-    script = textwrap.dedent("""
+    script = f"SMALL = {SMALL!r}\n" + textwrap.dedent("""
         import os, sys
         assert "envector_keys" not in sys.modules
         pid = os.fork()
         if pid == 0:
             import envector_keys as ek
-            keys = ek.KeyGenerator(key_id="fresh", dim_list=[32]).generate_keys_stream()
+            keys = ek.KeyGenerator(key_id="fresh", **SMALL).generate_keys_stream()
             os._exit(0 if keys["sec_blob"] else 3)
         _, status = os.waitpid(pid, 0)
         print("child status", os.waitstatus_to_exitcode(status))

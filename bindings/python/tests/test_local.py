@@ -4,6 +4,8 @@ and keys that really belong together."""
 
 from __future__ import annotations
 
+import base64
+import inspect
 import json
 import threading
 from pathlib import Path
@@ -82,17 +84,84 @@ def test_metadata_encryption_false_gives_no_metadata_key(tmp_path: Path) -> None
 
 
 def test_the_same_seed_gives_the_same_keys_and_options_pass_through() -> None:
+    # Another preset than SMALL's (ip3 with rmp, small and fast), its name in either case.
     seed = bytes([7]) * 64
-    a = ek.KeyGenerator(key_id="s", seed=seed, preset="ip1", eval_mode="mm", **SMALL).generate_keys_stream()
-    b = ek.KeyGenerator(key_id="s", seed=seed.hex(), preset="IP1", eval_mode="MM", **SMALL).generate_keys_stream()
+    a = ek.KeyGenerator(key_id="s", seed=seed, preset="ip3", eval_mode="rmp", dim_list=[32]).generate_keys_stream()
+    b = ek.KeyGenerator(key_id="s", seed=seed.hex(), preset="IP3", eval_mode="RMP", dim_list=[32]).generate_keys_stream()
     assert entry(a["sec_blob"])["key_data"] == entry(b["sec_blob"])["key_data"]
+    assert entry(a["enc_blob"])["key_data"] == entry(b["enc_blob"])["key_data"]
     assert entry(a["metadata_blob"])["key_data"] == entry(b["metadata_blob"])["key_data"]
     meta = entry(a["eval_blob"])["metadata"]
-    assert meta["parameter"]["preset"] == "IP1"
-    assert meta["eval_mode"] == "MM"
-    assert json.loads(a["eval_blob"])["envector_keys"]["dims"] == "32"
-    dims = json.loads(ek.KeyGenerator(key_id="d", dim_list=(64, 128), eval_mode="mm").generate_keys_stream()["enc_blob"])
-    assert dims["envector_keys"]["dims"] == "64,128"
+    assert meta["parameter"]["preset"] == "IP3"
+    assert meta["parameter"]["Q"] == 1073692673
+    assert meta["eval_mode"] == "RMP"
+    ours = json.loads(a["eval_blob"])["envector_keys"]
+    assert (ours["dims"], ours["preset"], ours["eval_mode"], ours["key_format"]) == ("32", "IP3", "RMP", "evi")
+    # A SecKey in enVector's layout: 0x01, the preset name NUL-padded to 4 bytes, 2 bits a coefficient.
+    sec = base64.b64decode(entry(a["sec_blob"])["key_data"])
+    assert len(sec) == 1029 and sec[:5] == b"\x01IP3\x00"
+    dims = json.loads(ek.KeyGenerator(key_id="d", dim_list=(64, 128), preset="ip0", eval_mode="single").generate_keys_stream()["enc_blob"])
+    assert (dims["envector_keys"]["dims"], dims["envector_keys"]["eval_mode"]) == ("64,128", "SINGLE")
+
+
+def test_the_defaults_are_ip3_and_mm32_checked_without_making_a_default_key_set(tmp_path: Path) -> None:
+    # The defaults (ip3, mm32, dims 32..4096, as enVector's SDK) make a 1.2 GB EvalKey
+    # (seconds, and GBs of memory in memory): never made here. Each default is shown on its own, with small keys or a refusal.
+    for fn in (ek.KeyGenerator, ek.init):
+        params = inspect.signature(fn).parameters
+        assert params["preset"].default == "ip3", fn
+        assert params["eval_mode"].default is None, f"{fn}: the library picks the preset's default eval mode"
+        assert params["dim_list"].default is None, fn
+    # The default preset is ip3: with a small eval mode it is what the keys are made with ...
+    keys = ek.KeyGenerator(key_id="d", eval_mode="rmp", dim_list=[32]).generate_keys_stream()
+    assert entry(keys["eval_blob"])["metadata"]["parameter"]["preset"] == "IP3"
+    # ... and an eval mode ip3 does not take is refused, by KeyGenerator and init alike.
+    for make in (lambda: ek.KeyGenerator(key_path=tmp_path, key_id="d", eval_mode="single").generate_keys(),
+                 lambda: ek.init(key_path=tmp_path, key_id="d", eval_mode="single")):
+        with pytest.raises(ek.InvalidArgumentError, match=r"eval mode single does not go with preset ip3; accepted with ip3: mm32, rmp, flat"):
+            make()
+    # The default eval mode is the preset's: rmp with ip0 (the only small one); the library
+    # says mm32 is ip3's default.
+    keys = ek.KeyGenerator(key_id="d", preset="ip0", dim_list=[32]).generate_keys_stream()
+    assert json.loads(keys["eval_blob"])["envector_keys"]["eval_mode"] == "RMP"
+    with pytest.raises(ek.InvalidArgumentError, match=r"accepted: mm32 \(default with ip3\), mm \(default with ip1, ip2\), rmp \(default with ip0\)"):
+        ek.KeyGenerator(key_id="d", eval_mode="mm33").generate_keys_stream()
+    # The default dims are all of them (single: a relinearization key only, however many dims).
+    keys = ek.KeyGenerator(key_id="d", preset="ip0", eval_mode="single").generate_keys_stream()
+    assert json.loads(keys["eval_blob"])["envector_keys"]["dims"] == "32,64,128,256,512,1024,2048,4096"
+    assert tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("preset,mode,accepted", [
+    ("ip1", "mm32", "mm, rmp, flat"),
+    ("ip2", "mm32", "mm, rmp, flat"),
+    ("ip3", "mm", "mm32, rmp, flat"),
+    ("ip3", "single", "mm32, rmp, flat"),
+])
+def test_a_preset_and_eval_mode_that_do_not_go_together_are_refused_naming_the_accepted_modes(
+        tmp_path: Path, preset: str, mode: str, accepted: str) -> None:
+    want = rf"eval mode {mode} does not go with preset {preset}; accepted with {preset}: {accepted}$"
+    kw = dict(key_id="pair", preset=preset, eval_mode=mode, dim_list=[32])
+    for make in (lambda: ek.KeyGenerator(key_path=tmp_path, **kw).generate_keys(),
+                 lambda: ek.KeyGenerator(**kw).generate_keys_stream(),
+                 lambda: ek.init(key_path=tmp_path, **kw)):
+        with pytest.raises(ek.InvalidArgumentError, match=want) as ei:
+            make()
+        assert ei.value.code == "ENVECTOR_ERR_INVALID_ARGUMENT" and ei.value.status == 1
+    assert tree(tmp_path) == [], "nothing written"
+
+
+def test_another_envector_preset_ip2_with_flat_generates_saves_and_verifies(tmp_path: Path) -> None:
+    ek.KeyGenerator(key_path=tmp_path, key_id="ip2", preset="ip2", eval_mode="flat", dim_list=[32]).generate_keys()
+    with ek.KeyManager(key_path=tmp_path, key_id="ip2") as km:
+        assert km.verify() is True
+        keys = km.load()
+    for blob in keys.values():
+        ours = json.loads(blob)["envector_keys"]
+        assert (ours["preset"], ours["eval_mode"], ours["dims"], ours["key_format"]) == ("IP2", "FLAT", "32", "evi")
+    param = entry(keys["eval_blob"])["metadata"]["parameter"]
+    assert (param["preset"], param["Q"], param["P"]) == ("IP2", 4294828033, 4294729729)
+    assert entry(keys["eval_blob"])["metadata"]["eval_mode"] == "FLAT"
 
 
 def test_key_manager_save_load_subset_delete_list(tmp_path: Path) -> None:
@@ -187,7 +256,7 @@ def test_init_auto_key_setup_makes_saves_and_registers_once(tmp_path: Path) -> N
     assert type(eval_key) is bytes and eval_key == first.keys["eval_blob"]
     assert json.loads(eval_key)["entries"][0]["name"] == "evalkey"
     assert info == {
-        "key_store": "local", "key_path": str(key_path), "preset": "ip0", "eval_mode": "rmp", "dim_list": [32],
+        "key_store": "local", "key_path": str(key_path), **SMALL,
         "metadata_encryption": True, "seal_mode": "aes", "seal_kek_path": str(kek), "sealed": True,
     }
     assert first.keys["sec_blob"] == (key_path / "auto" / "SecKey.json").read_bytes()

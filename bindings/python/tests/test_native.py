@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PKG, ROOT, child_env, ek
+from helpers import PKG, ROOT, SMALL_JSON, child_env, ek
 from envector_keys import _native as n
 from envector_keys import _ops as ops
 
@@ -74,7 +74,7 @@ def test_every_header_function_is_declared_with_its_shape() -> None:
 
 
 def test_handles_have_one_owner_close_is_idempotent_and_use_after_close_is_clear() -> None:
-    ks = ops.keygen(b'{"key_id": "h", "dim_list": [32]}')
+    ks = ops.keygen(b'{"key_id": "h", ' + SMALL_JSON.encode() + b'}')
     assert ks.key_id() == "h"
     assert ks.roles() == ["SecKey", "EncKey", "EvalKey", "MetadataKey"]
     assert ks.sealed() is False
@@ -99,7 +99,7 @@ def test_handles_have_one_owner_close_is_idempotent_and_use_after_close_is_clear
 
 
 def test_the_finalizer_frees_a_handle_nobody_closed_only_as_a_fallback() -> None:
-    ks = ops.keygen(b'{"key_id": "f", "dim_list": [32]}')
+    ks = ops.keygen(b'{"key_id": "f", ' + SMALL_JSON.encode() + b'}')
     ptr = ks.ptr("test")
     fin = ks._finalizer
     assert fin.alive
@@ -107,14 +107,14 @@ def test_the_finalizer_frees_a_handle_nobody_closed_only_as_a_fallback() -> None
     gc.collect()
     assert not fin.alive
     assert n.lib.envector_keyset_free(ptr) == 1, "already freed by the finalizer"
-    with ops.keygen(b'{"key_id": "f", "dim_list": [32]}') as ks2:
+    with ops.keygen(b'{"key_id": "f", ' + SMALL_JSON.encode() + b'}') as ks2:
         fin2 = ks2._finalizer
     assert not fin2.alive, "close() detached the finalizer"
 
 
 def test_seal_unseal_and_verify_through_the_c_abi() -> None:
     kek = bytes(range(32))
-    with ops.keygen(b'{"key_id": "s", "dim_list": [32]}') as plain, plain.seal(kek) as sealed:
+    with ops.keygen(b'{"key_id": "s", ' + SMALL_JSON.encode() + b'}') as plain, plain.seal(kek) as sealed:
         assert sealed.sealed() is True and plain.sealed() is False
         with pytest.raises(ek.InvalidArgumentError, match="(?i)kek|sealed"):
             sealed.verify()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-from helpers import PKG, ROOT, kek_file
+from helpers import PKG, ROOT, SMALL_CLI, kek_file
 
 EXAMPLE = PKG / "examples" / "quickstart.py"
 
@@ -110,7 +110,7 @@ def test_pip_install_in_a_new_venv_then_the_example_and_the_console_script_run(t
     script = str(venv / "bin" / "envector-keygen")
     assert run([script, "--version"], work).strip() == "envector-keygen 0.1.0"
     kek = kek_file(tmp_path).read_bytes()
-    out = run([script, "--key_path", "keys", "--key_id", "cli", "--dim", "32", "--seal_mode", "aes", "--seal_key_stdin"], work,
+    out = run([script, "--key_path", "keys", "--key_id", "cli", *SMALL_CLI, "--seal_mode", "aes", "--seal_key_stdin"], work,
               stdin=kek)
     assert 'Key set "cli" written to keys/cli' in out
     out = run([script, "verify", "--key_path", "keys", "--key_id", "cli", "--seal_key_stdin"], work, stdin=kek)

@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from helpers import SMALL, child_env, ek, kek_file
+from helpers import SMALL, SMALL_CLI, child_env, ek, kek_file
 
 
 def test_eight_threads_generate_save_load_and_verify_at_once(tmp_path: Path) -> None:
@@ -22,7 +22,8 @@ def test_eight_threads_generate_save_load_and_verify_at_once(tmp_path: Path) -> 
         barrier.wait()
         kid = f"t{i}"
         if i % 2:
-            keys = ek.KeyGenerator(key_id=kid, dim_list=[32, 64]).generate_keys_stream()
+            # Another small set than SMALL: ip3 with rmp, two dims.
+            keys = ek.KeyGenerator(key_id=kid, preset="ip3", eval_mode="rmp", dim_list=[32, 64]).generate_keys_stream()
             shared.save(keys, key_id=kid)
         else:
             ek.KeyGenerator(key_path=tmp_path, key_id=kid, **SMALL).generate_keys()
@@ -82,7 +83,7 @@ os.close(r)
 from envector_keys._cli import main
 status = []
 t = threading.Thread(target=lambda: status.append(main(['--key_path', {str(tmp_path / 'keys')!r}, '--key_id', 'g',
-    '--dim', '32', '--seal_mode', 'aes', '--seal_key_stdin', '--quiet'])))
+    *{SMALL_CLI!r}, '--seal_mode', 'aes', '--seal_key_stdin', '--quiet'])))
 t.start()
 t.join(0.5)
 assert t.is_alive(), 'the library call should be waiting for standard input'
