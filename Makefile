@@ -127,6 +127,11 @@ bench: deps $(CMAKE_DIR)/build.ninja
 	npm --prefix bindings/node install --no-audit --no-fund --silent
 	node bindings/node/bench/bench_stream.js --blocks 8 | tee -a build/bench.txt
 	node bindings/node/bench/bench_stream.js --blocks 8 --baseline-gogc 200 | tee -a build/bench.txt
+	@# Key generation beside enVector's own generator (pyenvector-keygen 1.6.3 for ip3/mm32, evi
+	@# driven by the script for ip0/rmp, which pyenvector refuses): CPU, wall and peak memory
+	@# of each child, alternating rounds (VS_ROUNDS of ip3/mm32, default 3).
+	$(MAKE) --no-print-directory bin compat-deps
+	$(PYTHON) bench/vs_pyenvector.py --rounds $(or $(VS_ROUNDS),3) | tee -a build/bench.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME) -parallel 1 ./core/

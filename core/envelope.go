@@ -222,7 +222,7 @@ func eviIntegrity(kid string, r Role) string {
 func entryMetadata(r Role, p Parameters) map[string]any {
 	evalMode := ""
 	if r == EvalKey {
-		evalMode = string(p.EvalMode)
+		evalMode = metadataEvalMode(p)
 	}
 	return map[string]any{
 		"eval_mode": evalMode,
@@ -231,6 +231,15 @@ func entryMetadata(r Role, p Parameters) map[string]any {
 			"P": p.Preset.p, "Q": p.Preset.q, "preset": p.Preset.name,
 		},
 	}
+}
+
+// metadataEvalMode is the eval mode as enVector's envelope names it: SINGLE is "NULL"
+// there (and in its metadata-eval.json); lattigo-layout sets keep their own names.
+func metadataEvalMode(p Parameters) string {
+	if p.EvalMode == EvalModeSINGLE && p.Preset.keyFormat == keyFormatEVI {
+		return "NULL"
+	}
+	return string(p.EvalMode)
 }
 
 // entryName is the entry's name: enVector names a sealed SecKey "seckey.sealed".

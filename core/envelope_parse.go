@@ -422,7 +422,7 @@ func parametersOfExtension(op string, role Role, x *wireExtension, md *wireMetad
 		}
 		wantMode := ""
 		if role == EvalKey {
-			wantMode = string(p.EvalMode)
+			wantMode = metadataEvalMode(p)
 		}
 		if *md.EvalMode != wantMode {
 			return p, bad("entries[0].metadata.eval_mode %s; expected %q", quoteShort(*md.EvalMode), wantMode)
@@ -446,10 +446,14 @@ func parametersOfEVIEntry(op string, role Role, md *wireMetadata, e *envelope) (
 		}
 		p.Preset = preset
 		if md.EvalMode != nil && *md.EvalMode != "" {
-			if !slices.Contains(eviEvalModes, *md.EvalMode) {
-				return p, bad("unknown eval_mode %s; accepted: %s", quoteShort(*md.EvalMode), strings.Join(eviEvalModes, ", "))
+			mode := *md.EvalMode
+			if mode == "NULL" { // enVector's name for SINGLE
+				mode = string(EvalModeSINGLE)
 			}
-			p.EvalMode = EvalMode(*md.EvalMode)
+			if !slices.Contains(eviEvalModes, mode) {
+				return p, bad("unknown eval_mode %s; accepted: %s, NULL", quoteShort(*md.EvalMode), strings.Join(eviEvalModes, ", "))
+			}
+			p.EvalMode = EvalMode(mode)
 		}
 	case role == SecKey && e.sealed():
 		name, _, _, _, _ := parseSealedSecKey(e.keyData)

@@ -61,7 +61,11 @@ func TestGenerateEVI(t *testing.T) {
 				} `json:"entries"`
 			}
 			require.NoError(t, json.Unmarshal(blobs[EvalKey], &doc))
-			require.Equal(t, string(p.EvalMode), doc.Entries[0].Metadata.EvalMode, name)
+			wantMode := string(p.EvalMode)
+			if p.EvalMode == EvalModeSINGLE {
+				wantMode = "NULL" // enVector's name for it
+			}
+			require.Equal(t, wantMode, doc.Entries[0].Metadata.EvalMode, name)
 			require.Equal(t, p.Preset.Name(), doc.Entries[0].Metadata.Parameter.Preset, name)
 			require.Equal(t, p.Preset.LogDBScale(), doc.Entries[0].Metadata.Parameter.DB, name)
 			require.Equal(t, p.Preset.Q(), doc.Entries[0].Metadata.Parameter.Q, name)

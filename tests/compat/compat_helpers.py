@@ -125,3 +125,106 @@ def our_digest(doc: Dict[str, Any]) -> str:
     for k in ("digest", "mac"):
         d.get("envector_keys", {}).pop(k, None)
     return b64sha256(canonical(d))
+
+
+# ---- enVector's key data (evi's layout): the key-data tests -----------------------------------
+
+#: log2 of evi's scale of an ITEM (a database vector) at either level, per preset: what a
+#: decryption of evi's ciphertext must be scaled by.
+EVI_ITEM_SCALE_LOG2 = {"IP0": 24.0, "IP1": 32.415, "IP2": 30.415, "IP3": 28.415}
+
+
+def evis_archive(archive: "bytes | memoryview") -> Dict[str, Any]:
+    """The files of an "EVIS" 0x01 archive (an EvalKey's key data): 'D' entries (u64 length,
+    path) and 'F' entries (u64 length, path, i64 size, bytes), read strictly: anything
+    that does not parse to the last byte raises ValueError. Given a memoryview, the files
+    are views into it (no copies of a 0.9 GB key)."""
+    if archive[:5] != b"EVIS\x01":
+        raise ValueError(f"not an EVIS archive: starts with {archive[:5]!r}")
+    out: Dict[str, bytes] = {}
+    off = 5
+    while off < len(archive):
+        kind = archive[off:off + 1]
+        if kind not in (b"D", b"F") or off + 9 > len(archive):
+            raise ValueError(f"entry at byte {off}: kind {kind!r}")
+        n = int.from_bytes(archive[off + 1:off + 9], "little")
+        path = bytes(archive[off + 9:off + 9 + n]).decode("utf-8")
+        off += 9 + n
+        if kind == b"F":
+            size = int.from_bytes(archive[off:off + 8], "little", signed=True)
+            off += 8
+            if size < 0 or off + size > len(archive):
+                raise ValueError(f"{path}: size {size} past the end")
+            if path in out:
+                raise ValueError(f"{path}: twice")
+            out[path] = archive[off:off + size]
+            off += size
+    if off != len(archive):
+        raise ValueError("archive ends inside an entry")
+    return out
+
+
+def evikeys_rank(path: str) -> int:
+    """The rank in a file name EVIKeys<rank>.bin."""
+    assert path.startswith("EVIKeys") and path.endswith(".bin"), path
+    return int(path[len("EVIKeys"):-len(".bin")])
+
+
+def evi_rank_of_dim(mode: str, dim: int) -> int:
+    """Which EVIKeys<rank>.bin holds the keys evi uses for a dimension: RMP the inner rank
+    max(32, 2^floor(log2(dim)/2)), FLAT the dimension, SINGLE, MM and MM32 32."""
+    mode = mode.upper()
+    if mode == "RMP":
+        return max(32, 1 << ((dim.bit_length() - 1) // 2))
+    if mode == "FLAT":
+        return dim
+    return 32
+
+
+def scale_fit(cts: List[List[int]], v: List[float]) -> "tuple[float, float]":
+    """What our Go code decrypted (a list of ciphertexts, each a list of integer
+    coefficients) against the vector v encrypted: the ciphertexts hold v in chunks of
+    len(v)/len(cts) leading coefficients each. Returns log2 of the least-squares scale
+    and the largest error after dividing by it (inf when the scale is 0)."""
+    import math
+
+    r = len(v) // len(cts)
+    c = [float(x) for ct in cts for x in ct[:r]]
+    delta = sum(x * y for x, y in zip(c, v)) / sum(y * y for y in v)
+    if delta == 0:
+        return float("-inf"), float("inf")
+    return math.log2(abs(delta)), max(abs(x / delta - y) for x, y in zip(c, v))
+
+
+class CoreHelper:
+    """Our Go code's view of evi's bytes, through core's test binary (`go test -c ./core`)
+    and its TestEVICrossHelper, driven by environment variables: "decrypt" decodes an evi
+    SecKey and decrypts an evi ciphertext (evi.Query.serializeTo) with it."""
+
+    def __init__(self, binary: Path, work: Path) -> None:
+        self.binary = binary
+        self.work = work
+
+    def run(self, **env: str) -> str:
+        e = dict(os.environ)
+        e.update(env)
+        r = subprocess.run([str(self.binary), "-test.run", "^TestEVICrossHelper$", "-test.v", "-test.count=1"],
+                           cwd=str(ROOT / "core"), env=e, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0 or "--- PASS: TestEVICrossHelper" not in r.stdout:
+            raise AssertionError(f"core's TestEVICrossHelper ({env.get('EVI_CROSS')}) failed: exit {r.returncode}\n"
+                                 f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+        return r.stdout
+
+    def decrypt(self, preset: str, sec_key: bytes, ciphertext: bytes) -> List[List[int]]:
+        """The coefficients (per ciphertext) our Go code decrypts from evi's ciphertext
+        with the raw evi SecKey sec_key."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=self.work) as d:
+            sec, ct, out = Path(d, "SecKey.bin"), Path(d, "ct.bin"), Path(d, "m.json")
+            sec.write_bytes(sec_key)
+            sec.chmod(0o600)
+            ct.write_bytes(ciphertext)
+            self.run(EVI_CROSS="decrypt", EVI_CROSS_PRESET=preset.upper(), EVI_CROSS_SECKEY=str(sec),
+                     EVI_CROSS_CT=str(ct), EVI_CROSS_OUT=str(out))
+            return json.loads(out.read_text())

@@ -205,3 +205,27 @@ def binding_key_bytes(ks: KeySet, kek: "bytes | None" = None) -> Dict[str, bytes
                     assert not plain.sealed()
                     blobs = plain.blobs()
     return {role: key_data(blobs[BLOB[role]]) for role in ROLES}
+
+
+# ---- our Go code on evi's bytes (the key-data tests) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def core_helper(tmp_path_factory: pytest.TempPathFactory, both_sdks: None) -> Any:
+    """core's test binary, built from this checkout (`go test -c ./core`): our Go code
+    decrypting evi's ciphertexts (compat_helpers.CoreHelper)."""
+    import subprocess
+
+    from compat_helpers import ROOT, CoreHelper
+
+    work = tmp_path_factory.mktemp("core-helper")
+    binary = work / "core.test"
+    go = os.environ.get("GO", "go")
+    try:
+        r = subprocess.run([go, "test", "-c", "-o", str(binary), "./core"], cwd=str(ROOT), capture_output=True,
+                           text=True, timeout=600)
+    except FileNotFoundError:
+        pytest.fail(f"the Go toolchain ({go}) is not on PATH: it builds core's test binary", pytrace=False)
+    if r.returncode != 0:
+        pytest.fail(f"go test -c ./core failed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}", pytrace=False)
+    return CoreHelper(binary, work)

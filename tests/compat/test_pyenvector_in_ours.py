@@ -15,8 +15,6 @@ from conftest import KeySets, binding_key_bytes, ek
 THEIRS = ["pyenvector", "pyenvector-sealed"]
 EVI_DIALECT = "envelope: enVector SDK"
 EVI_KEYS = "key data: enVector's own (evi) layout"
-# What our verify says of keys it cannot prove yet (evi's layout): expected for now.
-CANNOT_PROVE_YET = "cannot yet prove"
 
 
 @pytest.mark.parametrize("which", THEIRS)
@@ -76,20 +74,16 @@ def test_binding_unseals_pyenvector_sealed_files_to_evis_key_bytes(sets: KeySets
 
 
 @pytest.mark.parametrize("which", THEIRS)
-def test_verify_with_the_right_kek_reaches_the_key_check(sets: KeySets, which: str) -> None:
-    """With the right KEK (or none needed) verify unseals and then either proves the keys
-    or says it cannot prove evi-layout keys yet: never an authentication or format error."""
+def test_verify_with_the_right_kek_proves_pyenvectors_keys(sets: KeySets, which: str) -> None:
+    """With the right KEK (or none needed) verify unseals pyenvector's set and proves its
+    keys belong together, from the CLI and from the binding."""
     ks = sets[which]
     kek = ["--seal_key_path", str(sets.kek)] if ks.sealed else []
     r = run_cli("verify", *ks.cli_args(), *kek)
-    err = r.stderr.decode()
-    assert r.returncode == 0 or (r.returncode == 1 and CANNOT_PROVE_YET in err), text(r)
+    assert r.returncode == 0, text(r)
+    assert "key-switching keys in EVIKeys" in r.stdout.decode(), text(r)
     with ek.KeyManager(key_path=ks.key_path, key_id=ks.key_id) as km:
-        try:
-            assert km.verify(seal_kek_path=sets.kek if ks.sealed else None) is True
-        except ek.EnvectorError as e:
-            assert not isinstance(e, (ek.AuthenticationError, ek.CorruptDataError)), repr(e)
-            assert CANNOT_PROVE_YET in str(e), repr(e)
+        assert km.verify(seal_kek_path=sets.kek if ks.sealed else None) is True
 
 
 @pytest.mark.parametrize("which", ["pyenvector-sealed", "ours-sealed"])
