@@ -188,9 +188,10 @@ func (b *base64Writer) close() error {
 	return err
 }
 
-// generateEVIKeysLazy is generateEVIKeys with an MM or MM32 EvalKey left as a source
-// (eval is then nil): it keeps a copy of the secret's coefficients and of the streams'
-// seed, and makes the same bytes generateEVIKeys would, whenever it runs.
+// generateEVIKeysLazy makes SecKey, EncKey and EvalKey bytes in evi's layouts; an MM or
+// MM32 EvalKey is left as a source (eval is then nil), which keeps a copy of the
+// secret's coefficients and of the streams' seed and makes the same bytes whenever it
+// runs.
 func generateEVIKeysLazy(preset, evalMode string, dims []int, rnd *streams) (sec, enc, eval []byte, src *evalSource, err error) {
 	spec, err := lookupEVISpec(preset)
 	if err != nil {
@@ -199,10 +200,6 @@ func generateEVIKeysLazy(preset, evalMode string, dims []int, rnd *streams) (sec
 	pl, err := planEVIEval(spec, evalMode, dims)
 	if err != nil {
 		return nil, nil, nil, nil, err
-	}
-	if !pl.mm {
-		sec, enc, eval, err = generateEVIKeys(preset, evalMode, dims, rnd)
-		return sec, enc, eval, nil, err
 	}
 	er, err := newEVIRing(spec)
 	if err != nil {
@@ -217,11 +214,19 @@ func generateEVIKeysLazy(preset, evalMode string, dims []int, rnd *streams) (sec
 		defer s.wipe()
 		sec = encodeTernary(spec.name, s.coeffs)
 		enc = encodeEVIEncKey(spec, er.genEncKey(s, rnd.prng("evi/enckey")))
-		coeffs = slices.Clone(s.coeffs)
+		if pl.mm {
+			coeffs = slices.Clone(s.coeffs)
+			return nil
+		}
+		var buf bytes.Buffer
+		if err := writeEVIEvalKey(&buf, pl, er, s, rnd); err != nil {
+			return err
+		}
+		eval = buf.Bytes()
 		return nil
 	})
-	if err != nil {
-		return nil, nil, nil, nil, err
+	if err != nil || !pl.mm {
+		return sec, enc, eval, nil, err
 	}
 	master := rnd.master
 	size := int64(len(eviMagic))

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -385,37 +384,11 @@ func eviHeader(spec *eviSpec) []byte {
 // (IP0-IP3) and eval mode (RMP, FLAT, SINGLE with IP0, MM with IP0-IP2, MM32 with IP3),
 // every random choice drawn from rnd.
 func generateEVIKeys(preset, evalMode string, dims []int, rnd *streams) (sec, enc, eval []byte, err error) {
-	spec, err := lookupEVISpec(preset)
-	if err != nil {
-		return nil, nil, nil, err
+	sec, enc, eval, src, err := generateEVIKeysLazy(preset, evalMode, dims, rnd)
+	if err == nil && src != nil {
+		eval, err = src.bytes()
 	}
-	pl, err := planEVIEval(spec, evalMode, dims)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	er, err := newEVIRing(spec)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	err = recoverInto(func() error {
-		s, err := sampleEVISecret(er, rnd.prng("evi/seckey"))
-		if err != nil {
-			return err
-		}
-		defer s.wipe()
-		sec = encodeTernary(spec.name, s.coeffs)
-		enc = encodeEVIEncKey(spec, er.genEncKey(s, rnd.prng("evi/enckey")))
-		var buf bytes.Buffer
-		if err := writeEVIEvalKey(&buf, pl, er, s, rnd); err != nil {
-			return err
-		}
-		eval = buf.Bytes()
-		return nil
-	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return sec, enc, eval, nil
+	return sec, enc, eval, err
 }
 
 // encodeEVIEncKey lays out an EncKey: 0x02, tag, "EVIS" 0x01, wq, wp, a_Q0 a_Q1 b_Q0 b_Q1.
