@@ -13,8 +13,8 @@ PYENVECTOR  := 1.6.3
 COMPAT_VENV := build/compat-venv
 COMPAT_DEPS := $(COMPAT_VENV)/.pyenvector-$(PYENVECTOR)
 PREFIX      ?= /usr/local
-BENCHTIME   ?= 40x
-BENCHCOUNT  ?= 5
+BENCHTIME   ?= 10x
+BENCHCOUNT  ?= 3
 FUZZTIME    ?= 60s
 
 .PHONY: all build bin lib demo deps compat-deps test lint gotest ctest pytest nodetest compat bench fuzz install clean
@@ -110,7 +110,7 @@ bench: deps $(CMAKE_DIR)/build.ninja
 	mkdir -p build
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/ | tee build/bench.txt
 	$(GO) test -run '^$$' -bench AWSDefault -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./core/store/ | tee -a build/bench.txt
-	$(GO) test -run '^$$' -bench '^BenchmarkKeygen$$' -benchtime 200x -count 3 ./capi/ | tee -a build/bench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkKeygen$$' -benchtime 10x -count 3 ./capi/ | tee -a build/bench.txt
 	$(GO) test -run '^$$' -bench CLIGenerate -benchtime 3x ./cmd/envector-keygen/ | tee -a build/bench.txt
 	@awk -f scripts/benchratio.awk build/bench.txt
 	@# Key generation through the library from non-Go hosts, against the Go API
@@ -122,11 +122,11 @@ bench: deps $(CMAKE_DIR)/build.ninja
 	  $(CMAKE_DIR)/bench/keygen_c_host -- build/benchbase | tee -a build/bench.txt
 	$(PYTHON) scripts/bench_interleave.py --label "C ABI keygen from a C program vs Go API" \
 	  --baseline-env GOGC=200 $(CMAKE_DIR)/bench/keygen_c_host -- build/benchbase | tee -a build/bench.txt
-	PYTHONPATH=bindings/python $(VENV)/bin/python bindings/python/bench/bench_stream.py --blocks 8 | tee -a build/bench.txt
-	PYTHONPATH=bindings/python $(VENV)/bin/python bindings/python/bench/bench_stream.py --blocks 8 --baseline-gogc 200 | tee -a build/bench.txt
+	PYTHONPATH=bindings/python $(VENV)/bin/python bindings/python/bench/bench_stream.py --blocks 4 --block 5 | tee -a build/bench.txt
+	PYTHONPATH=bindings/python $(VENV)/bin/python bindings/python/bench/bench_stream.py --blocks 4 --block 5 --baseline-gogc 200 | tee -a build/bench.txt
 	npm --prefix bindings/node install --no-audit --no-fund --silent
-	node bindings/node/bench/bench_stream.js --blocks 8 | tee -a build/bench.txt
-	node bindings/node/bench/bench_stream.js --blocks 8 --baseline-gogc 200 | tee -a build/bench.txt
+	node bindings/node/bench/bench_stream.js --blocks 4 --block 5 | tee -a build/bench.txt
+	node bindings/node/bench/bench_stream.js --blocks 4 --block 5 --baseline-gogc 200 | tee -a build/bench.txt
 	@# Key generation beside enVector's own generator (pyenvector-keygen 1.6.3 for ip3/mm32, evi
 	@# driven by the script for ip0/rmp, which pyenvector refuses): CPU, wall and peak memory
 	@# of each child, alternating rounds (VS_ROUNDS of ip3/mm32, default 3).
