@@ -34,7 +34,16 @@ var eviSpecs = []eviSpec{
 	{name: "IP1", q0: 17179754497, q1: 17179672577, aux: []uint64{274877562881}, modes: []string{"RMP", "FLAT", "MM", "MMS"}},
 	{name: "IP2", q0: 4294828033, q1: 4294729729, aux: []uint64{4398046486529}, modes: []string{"RMP", "FLAT", "MM", "MMS"}},
 	{name: "IP3", q0: 1073692673, q1: 1073668097, aux: []uint64{8380417, 8273921}, modes: []string{"RMP", "FLAT", "MM32", "MMS32"}},
+	// QF (QF0 and QF1; qf-spec): one chain prime Q0 (58 bits) with Q1 (51 bits) as its
+	// special prime, like IP0. evi builds QF1 from the same constants as QF0 and writes
+	// "QF0" in its key data and envelopes; its MultiKeyGenerator makes RMP, FLAT, MM,
+	// MM32, MMS and MMS32 keys with it and refuses SINGLE (checked on evi 1.6.3).
+	{name: "QF0", q0: 288230376135196673, q1: 2251799810670593, modes: []string{"RMP", "FLAT", "MM", "MM32"}},
 }
+
+// eviAliases are preset names evi accepts for another preset's keys (qf-spec): evi's
+// QF1 is QF0's parameter set, and its keys say QF0.
+var eviAliases = map[string]string{"QF1": "QF0"}
 
 func init() {
 	for i := range eviSpecs {
@@ -45,12 +54,17 @@ func init() {
 
 // lookupEVISpec returns the preset of that name (upper or lower case).
 func lookupEVISpec(name string) (*eviSpec, error) {
+	for alias, to := range eviAliases { // qf-spec
+		if eqFoldASCII(alias, name) {
+			name = to
+		}
+	}
 	for i := range eviSpecs {
 		if eqFoldASCII(eviSpecs[i].name, name) {
 			return &eviSpecs[i], nil
 		}
 	}
-	return nil, Errorf(ErrInvalidArgument, "evi", "preset %s cannot be generated in enVector's layout; accepted: IP0, IP1, IP2, IP3", quoteShort(name))
+	return nil, Errorf(ErrInvalidArgument, "evi", "preset %s cannot be generated in enVector's layout; accepted: IP0, IP1, IP2, IP3, QF0, QF1", quoteShort(name))
 }
 
 func eqFoldASCII(a, b string) bool {

@@ -11,6 +11,7 @@ func TestParsePreset(t *testing.T) {
 	for in, want := range map[string]Preset{
 		"ip0": PresetIP0, "IP0": PresetIP0, "ip": PresetIP0, "Ip": PresetIP0,
 		"ip1": PresetIP1, "IP2": PresetIP2, "ip3": PresetIP3, "": PresetIP3,
+		"qf0": PresetQF0, "QF": PresetQF0, "qf1": PresetQF1, // qf-spec: evi's QF1 is QF0
 	} {
 		got, err := ParsePreset(in)
 		require.NoError(t, err, in)
@@ -26,6 +27,7 @@ func TestParsePreset(t *testing.T) {
 		{PresetIP1, 17179754497, 17179672577, 50.20749742380613, 16.207513934151113},
 		{PresetIP2, 4294828033, 4294729729, 50.0610951224477, 12.353815795306446},
 		{PresetIP3, 1073692673, 1073668097, 47, 11.4149706},
+		{PresetQF0, 288230376135196673, 2251799810670593, 25, 25}, // qf-spec
 	} {
 		require.Equal(t, c.q, c.p.Q(), c.p.Name())
 		require.Equal(t, c.pp, c.p.P(), c.p.Name())
@@ -38,7 +40,7 @@ func TestParsePreset(t *testing.T) {
 		require.Equal(t, c.pp, spec.q1, c.p.Name())
 	}
 	for in, says := range map[string]string{
-		"ip4": "not published", "qf0": "not generated", "ip01": "unknown preset", "ckks": "unknown preset", "i p0": "unknown preset",
+		"ip4": "not published", "qf2": "unknown preset", "ip01": "unknown preset", "ckks": "unknown preset", "i p0": "unknown preset",
 	} {
 		_, err := ParsePreset(in)
 		require.ErrorIs(t, err, ErrInvalidArgument, in)
@@ -122,7 +124,7 @@ func TestParametersCheck(t *testing.T) {
 	require.Equal(t, EvalModeMM32, p.EvalMode, "and its default eval mode")
 	require.Equal(t, DefaultDims(), p.Dims)
 	// Each preset's default eval mode is one it takes.
-	for preset, mode := range map[Preset]EvalMode{PresetIP0: EvalModeRMP, PresetIP1: EvalModeMM, PresetIP2: EvalModeMM, PresetIP3: EvalModeMM32} {
+	for preset, mode := range map[Preset]EvalMode{PresetIP0: EvalModeRMP, PresetIP1: EvalModeMM, PresetIP2: EvalModeMM, PresetIP3: EvalModeMM32, PresetQF0: EvalModeRMP} {
 		p, err := Parameters{Preset: preset}.Check()
 		require.NoError(t, err)
 		require.Equal(t, mode, p.EvalMode, preset.String())
@@ -138,6 +140,7 @@ func TestParametersCheck(t *testing.T) {
 		"mm32 with ip1":   {Parameters{Preset: PresetIP1, EvalMode: EvalModeMM32}, "accepted with ip1: mm, rmp, flat"},
 		"mm with ip3":     {Parameters{Preset: PresetIP3, EvalMode: EvalModeMM}, "accepted with ip3: mm32, rmp, flat"},
 		"single with ip2": {Parameters{Preset: PresetIP2, EvalMode: EvalModeSINGLE}, "does not go with preset ip2"},
+		"single with qf1": {Parameters{Preset: PresetQF1, EvalMode: EvalModeSINGLE}, "accepted with qf0: rmp, flat, mm, mm32"}, // qf-spec
 		"mms32 not yet":   {Parameters{Preset: PresetIP3, EvalMode: EvalModeMMS32}, "not yet generated"},
 		"bad dim":         {Parameters{Dims: []int{32, 100}}, "dim 100"},
 	} {

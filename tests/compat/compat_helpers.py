@@ -131,7 +131,7 @@ def our_digest(doc: Dict[str, Any]) -> str:
 
 #: log2 of evi's scale of an ITEM (a database vector) at either level, per preset: what a
 #: decryption of evi's ciphertext must be scaled by.
-EVI_ITEM_SCALE_LOG2 = {"IP0": 24.0, "IP1": 32.415, "IP2": 30.415, "IP3": 28.415}
+EVI_ITEM_SCALE_LOG2 = {"IP0": 24.0, "IP1": 32.415, "IP2": 30.415, "IP3": 28.415, "QF0": 25.0, "QF1": 25.0}
 
 
 def evis_archive(archive: "bytes | memoryview") -> Dict[str, Any]:

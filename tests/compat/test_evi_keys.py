@@ -63,6 +63,11 @@ class Case:
         return self.preset.upper()
 
     @property
+    def named(self) -> str:
+        """The preset the key files name: evi writes QF1's keys as QF0's."""
+        return "QF0" if self.P == "QF1" else self.P
+
+    @property
     def M(self) -> str:
         return self.mode.upper()
 
@@ -84,12 +89,15 @@ CASES = [
     Case("ip2", "flat", (32,)),
     Case("ip3", "rmp", (32,)),
     Case("ip3", "flat", (32,)),
+    # QF1 is QF0 in evi (its keys and envelopes say QF0)
+    Case("qf0", "rmp", (32,)),
+    Case("qf1", "flat", (32,)),
     # several dims: RMP's two inner ranks (EVIKeys32.bin, EVIKeys64.bin), FLAT one file per dim
     Case("ip1", "rmp", (32, 1024, 4096)),
     Case("ip3", "flat", (32, 64)),
 ]
 # pyenvector's Key API takes ip1-ip4 with rmp, mm, mms, mm32, mms32 only.
-PYENVECTOR_API_CASES = [c for c in CASES if c.mode == "rmp" and c.preset != "ip0" and c.dims == (32,)]
+PYENVECTOR_API_CASES = [c for c in CASES if c.mode == "rmp" and c.preset.startswith("ip") and c.preset != "ip0" and c.dims == (32,)]
 
 SEED = "a1" * 64  # our set, plain and sealed: the same keys
 OTHER_SEED = "b2" * 64  # another set of the same configuration and key id
@@ -207,7 +215,7 @@ def test_evi_loads_our_enc_key_and_writes_it_back_byte_identical(made, case: Cas
     enc = m.raw["ours"]["EncKey"]
     assert enc == key_data(m.sets["ours"].envelope("EncKey")), "evi's unwrap changed our key bytes"
     assert m.raw["ours-sealed"]["EncKey"] == enc, "the same seed made another EncKey in the sealed set"
-    assert enc[:10] == b"\x02" + case.P.encode().ljust(4, b"\0") + b"EVIS\x01", enc[:10]
+    assert enc[:10] == b"\x02" + case.named.encode().ljust(4, b"\0") + b"EVIS\x01", enc[:10]
     assert len(enc) == len(m.raw["evi"]["EncKey"]), "evi's own EncKey of this preset has another size"
     kp = evi.KeyPack(case.context(case.dims[0]))
     kp.load_enc_key_stream(enc)
@@ -224,7 +232,7 @@ def test_our_eval_key_archive_holds_what_evis_own_generator_writes(made, case: C
     assert {p: len(b) for p, b in ours.items()} == {p: len(b) for p, b in theirs.items()}
     assert ours["metadata-eval.json"] == theirs["metadata-eval.json"]
     meta = json.loads(ours["metadata-eval.json"])
-    assert meta["ParameterPreset"] == case.P
+    assert meta["ParameterPreset"] == case.named
     ranks = sorted({evi_rank_of_dim(case.mode, d) for d in case.dims})
     assert sorted(evikeys_rank(p) for p in ours if p != "metadata-eval.json") == ranks
     assert m.raw["ours-sealed"]["EvalKey"] == m.raw["ours"]["EvalKey"]
