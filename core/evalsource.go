@@ -129,6 +129,84 @@ func (e *envelope) writeToFile(f *os.File) (int64, error) {
 	return int64(len(head)) + enc.text + int64(len(tail)), nil
 }
 
+// streamHash returns the key's hash, making the bytes once into a SHA-256 hasher when
+// it is not known yet (nothing is buffered), and records it in the source.
+func (s *evalSource) streamHash() (string, error) {
+	if h := s.knownHash(); h != "" {
+		return h, nil
+	}
+	h := sha256.New()
+	cw := &countingWriter{w: h}
+	if err := s.write(cw); err != nil {
+		return "", err
+	}
+	if cw.n != s.size {
+		return "", Errorf(ErrInternal, "keygen", "the EvalKey is %d bytes, not the %d announced", cw.n, s.size)
+	}
+	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hash == "" {
+		s.hash = sum
+	}
+	return s.hash, nil
+}
+
+// writeStreamed writes the envelope to w with an EvalKey whose bytes are not in memory
+// made straight into it, for a writer that cannot be written again at an earlier offset
+// (a pipe, a network upload): the head holds the key's hash, so unless it is known the
+// key is made twice, once into a hasher only and once into w, encoded a block at a time.
+// Memory stays a few blocks whatever the key's size. The second run must give the hash
+// the first did (making is deterministic); if it does not, the error comes after w has
+// had all of the envelope but its tail, and the caller must discard what it wrote.
+func (e *envelope) writeStreamed(w io.Writer) (int64, error) {
+	if !e.streamable() {
+		return e.writeTo(w)
+	}
+	want, err := e.src.streamHash()
+	if err != nil {
+		return 0, err
+	}
+	head, tail, err := e.render()
+	if err != nil {
+		return 0, err
+	}
+	cw := &countingWriter{w: w}
+	if _, err := cw.Write(head); err != nil {
+		return cw.n, err
+	}
+	enc := &base64Writer{w: cw, h: sha256.New()}
+	if err := e.src.write(enc); err != nil {
+		return cw.n, err
+	}
+	if err := enc.close(); err != nil {
+		return cw.n, err
+	}
+	if enc.n != e.src.size {
+		return cw.n, Errorf(ErrInternal, "keygen", "the EvalKey is %d bytes, not the %d announced", enc.n, e.src.size)
+	}
+	if got := base64.StdEncoding.EncodeToString(enc.h.Sum(nil)); got != want {
+		return cw.n, Errorf(ErrInternal, "keygen", "the EvalKey made twice gave two different hashes; what was written is not a valid envelope")
+	}
+	_, err = cw.Write(tail)
+	return cw.n, err
+}
+
+// blobSize is the envelope's length as written. An EvalKey whose bytes are not in
+// memory and whose hash is not known yet is laid out with a placeholder hash (digests
+// have fixed lengths), so its size costs neither making the key nor hashing it.
+func (e *envelope) blobSize() (int64, error) {
+	placeholder := ""
+	if e.streamable() && e.src.knownHash() == "" {
+		placeholder = strings.Repeat("A", sha256B64Len)
+	}
+	head, tail, err := e.renderWith(placeholder)
+	if err != nil {
+		return 0, err
+	}
+	return int64(e.size(head, tail)), nil
+}
+
 // base64Writer encodes what is written to it as standard padded base64 into w, hashing
 // the raw bytes.
 type base64Writer struct {

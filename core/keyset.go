@@ -305,12 +305,16 @@ func (ks *KeySet) Blob(r Role) ([]byte, error) {
 }
 
 // WriteBlob streams role r's envelope to w, as Blob would return it, without building it
-// in memory; it returns the bytes written.
+// in memory; it returns the bytes written. A generated MM or MM32 EvalKey whose bytes
+// are not in memory is made straight into w, a few MiB at a time: as the envelope's head
+// holds the key's hash, the key is first made once into a hasher only (unless its hash
+// is already known), then again into w, so generation costs twice the CPU (WriteBlobFile
+// makes it once, writing the head again at the end).
 func (ks *KeySet) WriteBlob(r Role, w io.Writer) (int64, error) {
 	if !ks.Has(r) {
 		return 0, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
 	}
-	return ks.envs[r].writeTo(w)
+	return ks.envs[r].writeStreamed(w)
 }
 
 // WriteBlobFile is WriteBlob into a file at its current offset. A generated MM or MM32
@@ -324,16 +328,13 @@ func (ks *KeySet) WriteBlobFile(r Role, f *os.File) (int64, error) {
 	return ks.envs[r].writeToFile(f)
 }
 
-// BlobSize returns the length of role r's envelope as Blob would return it.
+// BlobSize returns the length of role r's envelope as Blob would return it, without
+// making a generated EvalKey's bytes.
 func (ks *KeySet) BlobSize(r Role) (int64, error) {
 	if !ks.Has(r) {
 		return 0, Errorf(ErrNotFound, "keyset", "key %q holds no %s", ks.id, r)
 	}
-	head, tail, err := ks.envs[r].render()
-	if err != nil {
-		return 0, err
-	}
-	return int64(ks.envs[r].size(head, tail)), nil
+	return ks.envs[r].blobSize()
 }
 
 // BlobTo is Blob written straight into memory the caller provides: alloc(n) must

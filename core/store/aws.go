@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
@@ -39,6 +40,18 @@ const (
 	MaxSecretSize = 65536
 )
 
+// Objects whose envelope is over defaultMultipartThreshold bytes (an MM or MM32 EvalKey:
+// 0.6 to 1.2 GB) go up as a multipart upload, made into parts of defaultPartSize bytes
+// as they are written; at most partsInFlight parts are being sent while one more is
+// filled, so a save holds a few parts whatever the key's size.
+const (
+	defaultMultipartThreshold = 64 << 20
+	defaultPartSize           = 16 << 20
+	minPartSize               = 5 << 20 // S3's smallest part, except the last
+	maxParts                  = 10000   // S3's most parts in one upload
+	partsInFlight             = 2
+)
+
 // S3API is the part of the S3 client the AWS store uses (*s3.Client has it). It is an
 // interface so a test can wrap the real client, e.g. to inject a fault.
 type S3API interface {
@@ -47,6 +60,10 @@ type S3API interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 }
 
 // SecretsAPI is the part of the Secrets Manager client the AWS store uses
@@ -86,20 +103,29 @@ type AWSConfig struct {
 // Save is all or nothing and never overwrites. It creates the secrets first; creating
 // a secret whose name exists fails, so SecKey's secret is the lock that lets exactly one
 // of several concurrent saves of a key id win. It then writes the objects with
-// If-None-Match: *, so an existing object is never replaced. On any failure it removes
-// what this call created (secrets without a recovery window), and only that.
+// If-None-Match: *, so an existing object is never replaced. An object whose envelope is
+// over 64 MiB (an MM or MM32 EvalKey) goes up as a multipart upload of 16 MiB parts,
+// made as they are sent (a generated key's bytes are never all in memory), and
+// If-None-Match: * is on its CompleteMultipartUpload. On any failure it aborts its
+// multipart upload and removes what this call created (secrets without a recovery
+// window), and only that.
 //
 // Errors name the bucket, object or secret and the AWS error code, and map to
 // core.ErrNotFound (missing bucket, object or secret), core.ErrExists, core.ErrAuth
 // (missing, invalid or expired credentials, or access denied) or core.ErrRemote. They
 // never carry key material. The IAM permissions used: s3:PutObject, s3:GetObject,
-// s3:DeleteObject, s3:ListBucket, secretsmanager:CreateSecret, GetSecretValue,
-// DescribeSecret and DeleteSecret. An AWS store is safe for concurrent use.
+// s3:DeleteObject, s3:ListBucket, s3:AbortMultipartUpload, secretsmanager:CreateSecret,
+// GetSecretValue, DescribeSecret and DeleteSecret. An AWS store is safe for concurrent
+// use.
 type AWS struct {
 	region, bucket, prefix string
 	recoveryDays           int
 	s3                     S3API
 	sm                     SecretsAPI
+	// multipartThreshold and partSize: an object whose envelope is over
+	// multipartThreshold bytes goes up in parts of partSize bytes (at least
+	// minPartSize); tests lower them.
+	multipartThreshold, partSize int64
 }
 
 var (
@@ -139,7 +165,8 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	if days < 7 || days > 30 {
 		return nil, core.Errorf(core.ErrInvalidArgument, op, "recovery window of %d days is not accepted; accepted: 7 to 30 days", days)
 	}
-	a := &AWS{region: cfg.Region, bucket: cfg.Bucket, prefix: prefix, recoveryDays: days, s3: cfg.S3, sm: cfg.Secrets}
+	a := &AWS{region: cfg.Region, bucket: cfg.Bucket, prefix: prefix, recoveryDays: days, s3: cfg.S3, sm: cfg.Secrets,
+		multipartThreshold: defaultMultipartThreshold, partSize: defaultPartSize}
 	if a.s3 == nil || a.sm == nil {
 		s3c, smc, err := LoadAWSClients(ctx, cfg.Region)
 		if err != nil {
@@ -277,7 +304,8 @@ type saveUndo struct {
 	secrets []string          // created secrets
 	maybeSM map[string]string // secret name -> our ClientRequestToken, outcome unknown
 	objects []string          // created object keys
-	maybeS3 map[string]string // object key -> quoted MD5 ETag of our bytes, outcome unknown
+	maybeS3 map[string]string // object key -> quoted ETag of our bytes ("" if not known), outcome unknown
+	uploads map[string]string // object key -> id of our multipart upload, not completed
 }
 
 // Save stores every role ks holds (see AWS): secrets first, then objects. A secret
@@ -301,12 +329,20 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 		}
 	}()
 	// The secret envelopes (small) now, to refuse one too big before any call; the
-	// public ones (EvalKey is megabytes) while the secrets are being created.
+	// public ones (EvalKey is megabytes) while the secrets are being created, except
+	// those over the multipart threshold, which are made as they are sent.
 	var marshalled sync.WaitGroup
 	marshalErrs := make([]error, len(roles))
+	sizes := make([]int64, len(roles))
 	for i, r := range roles {
 		if !r.Secret() {
-			marshalled.Go(func() { blobs[i], marshalErrs[i] = ks.Blob(r) })
+			if sizes[i], err = ks.BlobSize(r); err != nil {
+				marshalled.Wait()
+				return err
+			}
+			if sizes[i] <= a.multipartThreshold {
+				marshalled.Go(func() { blobs[i], marshalErrs[i] = ks.Blob(r) })
+			}
 			continue
 		}
 		if blobs[i], err = ks.Blob(r); err != nil {
@@ -319,7 +355,7 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 		}
 	}
 
-	undo := &saveUndo{maybeSM: map[string]string{}, maybeS3: map[string]string{}}
+	undo := &saveUndo{maybeSM: map[string]string{}, maybeS3: map[string]string{}, uploads: map[string]string{}}
 	defer func() {
 		if err != nil {
 			if uerr := a.undoSave(ctx, undo); uerr != nil {
@@ -357,6 +393,10 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 	errs := make([]error, len(roles))
 	for i, r := range roles {
 		if r.Secret() {
+			continue
+		}
+		if sizes[i] > a.multipartThreshold {
+			wg.Go(func() { errs[i] = a.putObjectMultipart(ctx, op, keyID, r, ks, sizes[i], undo) })
 			continue
 		}
 		wg.Go(func() { errs[i] = a.putObject(ctx, op, keyID, r, blobs[i], undo) })
@@ -459,6 +499,162 @@ func (a *AWS) putObject(ctx context.Context, op, keyID string, r core.Role, blob
 	return a.remoteError(op, err, "S3 PutObject", fmt.Sprintf("s3://%s/%s", a.bucket, key))
 }
 
+// putObjectMultipart writes role r's envelope (size bytes) as a multipart upload, the
+// envelope made by ks.WriteBlob into a pipe and cut into parts as it comes: a generated
+// EvalKey is never in memory as a whole, key bytes or text. Up to partsInFlight parts are
+// sent at once while the next is filled. CompleteMultipartUpload carries If-None-Match:
+// *, so an object that appeared meanwhile is never replaced (the secrets this save
+// created first are the lock against other saves). On failure the upload is left in
+// undo.uploads for undoSave to abort.
+func (a *AWS) putObjectMultipart(ctx context.Context, op, keyID string, r core.Role, ks *core.KeySet, size int64, undo *saveUndo) (err error) {
+	key := a.ObjectKey(keyID, r)
+	url := fmt.Sprintf("s3://%s/%s", a.bucket, key)
+	partSize := max(a.partSize, minPartSize, (size+maxParts-1)/maxParts)
+
+	created, err := a.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:            aws.String(a.bucket),
+		Key:               aws.String(key),
+		ContentType:       aws.String("application/json"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+	})
+	if err != nil {
+		// An upload created with its answer lost holds no part: it costs nothing and
+		// no object comes of it.
+		return a.remoteError(op, err, "S3 CreateMultipartUpload", url)
+	}
+	uploadID := aws.ToString(created.UploadId)
+	undo.mu.Lock()
+	undo.uploads[key] = uploadID
+	undo.mu.Unlock()
+
+	pr, pw := io.Pipe()
+	made := make(chan struct{})
+	go func() {
+		defer close(made)
+		n, err := ks.WriteBlob(r, pw)
+		if err == nil && n != size {
+			err = core.Errorf(core.ErrInternal, op, "the %s envelope of key %q is %d bytes, not the %d announced", r, keyID, n, size)
+		}
+		pw.CloseWithError(err) // nil: the reader sees the end
+	}()
+	defer func() {
+		// A failed upload stops the writer at its next write; it is waited for, so
+		// nothing of this save runs after Save returns.
+		pr.CloseWithError(errors.New("the upload stopped"))
+		<-made
+	}()
+
+	uctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		parts    []types.CompletedPart
+		firstErr error
+		sending  sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
+	free := make(chan []byte, partsInFlight+1)
+	for range partsInFlight + 1 {
+		free <- nil // allocated when first used
+	}
+	var sent int64
+	for num := int32(1); !failed(); num++ {
+		buf := <-free
+		if buf == nil {
+			buf = make([]byte, partSize)
+		}
+		n, rerr := io.ReadFull(pr, buf)
+		last := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
+		if rerr != nil && !last {
+			var ce *core.Error
+			if !errors.As(rerr, &ce) {
+				rerr = core.Wrap(core.ErrInternal, op, rerr, "making the %s envelope of key %q", r, keyID)
+			}
+			fail(rerr)
+			break
+		}
+		if n > 0 {
+			sent += int64(n)
+			sending.Go(func() {
+				defer func() { free <- buf }()
+				out, err := a.s3.UploadPart(uctx, &s3.UploadPartInput{
+					Bucket:            aws.String(a.bucket),
+					Key:               aws.String(key),
+					UploadId:          aws.String(uploadID),
+					PartNumber:        aws.Int32(num),
+					Body:              bytes.NewReader(buf[:n]),
+					ContentLength:     aws.Int64(int64(n)),
+					ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+				})
+				if err != nil {
+					fail(a.remoteError(op, err, fmt.Sprintf("S3 UploadPart (part %d)", num), url))
+					return
+				}
+				mu.Lock()
+				parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32})
+				mu.Unlock()
+			})
+		}
+		if last {
+			break
+		}
+	}
+	sending.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if sent != size {
+		return core.Errorf(core.ErrInternal, op, "%d bytes of the %s envelope of key %q were sent, not %d", sent, r, keyID, size)
+	}
+	sort.Slice(parts, func(i, j int) bool { return *parts[i].PartNumber < *parts[j].PartNumber })
+	_, err = a.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket:          aws.String(a.bucket),
+		Key:             aws.String(key),
+		UploadId:        aws.String(uploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		MpuObjectSize:   aws.Int64(size),
+		IfNoneMatch:     aws.String("*"),
+	})
+	undo.mu.Lock()
+	defer undo.mu.Unlock()
+	if err == nil {
+		delete(undo.uploads, key)
+		undo.objects = append(undo.objects, key)
+		return nil
+	}
+	if errorCode(err) == "" {
+		undo.maybeS3[key] = multipartETag(parts)
+	}
+	return a.remoteError(op, err, "S3 CompleteMultipartUpload", url)
+}
+
+// multipartETag is the ETag S3 gives an object made of parts (when each part's ETag is
+// its MD5, as without SSE-KMS): the MD5 of the parts' MD5s, "-" and the number of
+// parts, quoted; "" when a part's ETag is not an MD5.
+func multipartETag(parts []types.CompletedPart) string {
+	h := md5.New()
+	for _, p := range parts {
+		sum, err := hex.DecodeString(strings.Trim(aws.ToString(p.ETag), `"`))
+		if err != nil || len(sum) != md5.Size {
+			return ""
+		}
+		h.Write(sum)
+	}
+	return fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(parts))
+}
+
 // undoSave removes what a failed Save created, and what it may have created when a
 // call's outcome is unknown: a secret holding this call's version token, an object
 // whose ETag is the MD5 of this call's bytes. It runs even when ctx is cancelled.
@@ -466,11 +662,22 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	var left []string
+	// Multipart uploads first: aborting one frees its parts. NoSuchUpload means it was
+	// completed after all (an answer lost: see maybeS3) or already aborted.
+	for key, id := range u.uploads {
+		_, err := a.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(a.bucket), Key: aws.String(key), UploadId: aws.String(id)})
+		if err != nil && errorCode(err) != "NoSuchUpload" {
+			left = append(left, fmt.Sprintf("multipart upload %s of s3://%s/%s (%s)", id, a.bucket, key, codeOr(err)))
+		}
+	}
 	for key, etag := range u.maybeS3 {
 		h, err := a.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)})
-		if err == nil && aws.ToString(h.ETag) == etag {
+		switch {
+		case err == nil && etag != "" && aws.ToString(h.ETag) == etag:
 			u.objects = append(u.objects, key)
-		} else if err != nil && !notFoundCodes[errorCode(err)] {
+		case err == nil && etag == "":
+			left = append(left, fmt.Sprintf("s3://%s/%s (may be ours)", a.bucket, key))
+		case err != nil && !notFoundCodes[errorCode(err)]:
 			left = append(left, fmt.Sprintf("s3://%s/%s (may exist)", a.bucket, key))
 		}
 	}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -727,4 +729,275 @@ func TestAWSNoCredentials(t *testing.T) {
 	_, err = st.Load(ctx, "k")
 	require.ErrorIs(t, err, core.ErrAuth)
 	require.Contains(t, err.Error(), "no usable AWS credentials")
+}
+
+// multipartS3 wraps the real S3 client, counting what a save sends; uploadPart and
+// complete, when set, replace UploadPart and CompleteMultipartUpload.
+type multipartS3 struct {
+	S3API
+	puts, parts atomic.Int32
+	uploadPart  func(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	complete    func(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+}
+
+func (m *multipartS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	m.puts.Add(1)
+	return m.S3API.PutObject(ctx, in, optFns...)
+}
+
+func (m *multipartS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	m.parts.Add(1)
+	if m.uploadPart != nil {
+		return m.uploadPart(ctx, in, optFns...)
+	}
+	return m.S3API.UploadPart(ctx, in, optFns...)
+}
+
+func (m *multipartS3) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if m.complete != nil {
+		return m.complete(ctx, in, optFns...)
+	}
+	return m.S3API.CompleteMultipartUpload(ctx, in, optFns...)
+}
+
+// requireNoUploads checks with the real client that no multipart upload is pending in
+// the bucket.
+func (e *awsEnv) requireNoUploads(t testing.TB) {
+	t.Helper()
+	out, err := e.s3.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(e.bucket)})
+	require.NoError(t, err)
+	require.Empty(t, out.Uploads, "multipart upload left pending")
+}
+
+// multipartEnv is newAWSEnv with objects over 1 MiB sent in parts of 5 MiB (S3's
+// smallest) through a multipartS3 wrapper.
+func multipartEnv(t *testing.T) (*awsEnv, *multipartS3) {
+	e := newAWSEnv(t)
+	e.st.multipartThreshold, e.st.partSize = 1<<20, 5<<20
+	m := &multipartS3{S3API: e.st.s3}
+	e.st.s3 = m
+	return e, m
+}
+
+// defaultRMPKeySet is the ip0/rmp key set of dims 32..4096: its EvalKey envelope is
+// 14.2 MB, three parts of 5 MiB.
+func defaultRMPKeySet(t *testing.T, id string) *core.KeySet {
+	t.Helper()
+	ks, err := core.Generate(core.GenerateOptions{KeyID: id, Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP}})
+	require.NoError(t, err)
+	return ks
+}
+
+// An EvalKey over the threshold goes up in parts and comes back byte for byte; the
+// small EncKey still goes up in one PutObject.
+func TestAWSMultipartRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	e, m := multipartEnv(t)
+	ks := defaultRMPKeySet(t, "mp")
+	size, err := ks.BlobSize(core.EvalKey)
+	require.NoError(t, err)
+	require.Greater(t, size, int64(10<<20))
+	require.NoError(t, e.st.Save(ctx, ks))
+	require.Equal(t, int32(3), m.parts.Load(), "EvalKey parts")
+	require.Equal(t, int32(1), m.puts.Load(), "EncKey in one PutObject")
+	e.requireNoUploads(t)
+
+	got, err := e.st.Load(ctx, "mp")
+	require.NoError(t, err)
+	requireSameBlobs(t, ks, got)
+	_, err = got.Verify(nil)
+	require.NoError(t, err)
+
+	// The object is the envelope as the local file holds it, made of 3 parts.
+	out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("envector/keys/mp/eval_blob.json")})
+	require.NoError(t, err)
+	data, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	require.NoError(t, err)
+	want, _ := ks.Blob(core.EvalKey)
+	require.True(t, bytes.Equal(want, data))
+	require.Equal(t, "application/json", aws.ToString(out.ContentType))
+	require.True(t, strings.HasSuffix(aws.ToString(out.ETag), `-3"`), "ETag %s", aws.ToString(out.ETag))
+
+	// Saving again is refused before any part is sent (the secrets are the lock).
+	m.parts.Store(0)
+	err = e.st.Save(ctx, defaultRMPKeySet(t, "mp"))
+	require.ErrorIs(t, err, core.ErrExists)
+	require.Equal(t, int32(0), m.parts.Load())
+	e.requireNoUploads(t)
+}
+
+// A failure in the middle of a multipart upload, or at its end, leaves no object, no
+// secret and no pending upload; the names are free again afterwards.
+func TestAWSMultipartFailureLeavesNothing(t *testing.T) {
+	injected := &smithy.GenericAPIError{Code: "InjectedFault", Message: "injected by the test"}
+	cases := []struct {
+		name string
+		kind core.Kind
+		want []string
+		// set installs the fault; cancel cancels the save's context.
+		set func(e *awsEnv, m *multipartS3, cancel context.CancelFunc)
+	}{
+		{"part 2 refused", core.ErrRemote, []string{"S3 UploadPart (part 2)", "(InjectedFault)"}, func(e *awsEnv, m *multipartS3, _ context.CancelFunc) {
+			m.uploadPart = func(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+				if aws.ToInt32(in.PartNumber) == 2 {
+					return nil, injected
+				}
+				return m.S3API.UploadPart(ctx, in, optFns...)
+			}
+		}},
+		{"cancelled during part 2", core.ErrRemote, []string{"S3 UploadPart", "context canceled"}, func(e *awsEnv, m *multipartS3, cancel context.CancelFunc) {
+			m.uploadPart = func(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+				if aws.ToInt32(in.PartNumber) == 2 {
+					cancel()
+				}
+				return m.S3API.UploadPart(ctx, in, optFns...)
+			}
+		}},
+		{"complete refused", core.ErrRemote, []string{"S3 CompleteMultipartUpload", "(InjectedFault)"}, func(e *awsEnv, m *multipartS3, _ context.CancelFunc) {
+			m.complete = func(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+				return nil, injected
+			}
+		}},
+		// The object is made but the answer is lost: the store finds it by its
+		// multipart ETag and removes it.
+		{"complete answer lost", core.ErrRemote, []string{"S3 CompleteMultipartUpload", "no AWS error code"}, func(e *awsEnv, m *multipartS3, _ context.CancelFunc) {
+			m.complete = func(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+				if _, err := m.S3API.CompleteMultipartUpload(ctx, in, optFns...); err != nil {
+					return nil, err
+				}
+				return nil, errors.New("connection reset by peer (injected)")
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			e, m := multipartEnv(t)
+			tc.set(e, m, cancel)
+			ks := defaultRMPKeySet(t, "k")
+			err := e.st.Save(ctx, ks)
+			require.Error(t, err)
+			require.Equal(t, tc.kind, core.KindOf(err), "%v", err)
+			require.Contains(t, err.Error(), "s3://"+e.bucket+"/envector/keys/k/eval_blob.json")
+			for _, want := range tc.want {
+				require.Contains(t, err.Error(), want)
+			}
+			require.NotContains(t, err.Error(), "could not remove")
+			e.requireNothingStored(t, "k")
+			e.requireNoUploads(t)
+
+			m.uploadPart, m.complete = nil, nil
+			require.NoError(t, e.st.Save(context.Background(), ks))
+			got, err := e.st.Load(context.Background(), "k")
+			require.NoError(t, err)
+			requireSameBlobs(t, ks, got)
+		})
+	}
+}
+
+// An EvalKey object already there (left from elsewhere, with no secret to lock the key
+// id) is not replaced by a multipart save: If-None-Match: * on CompleteMultipartUpload
+// refuses it, and the save removes its secrets and its upload.
+func TestAWSMultipartNeverOverwrites(t *testing.T) {
+	ctx := context.Background()
+	e, _ := multipartEnv(t)
+	_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("envector/keys/k/eval_blob.json"), Body: strings.NewReader("old")})
+	require.NoError(t, err)
+	err = e.st.Save(ctx, defaultRMPKeySet(t, "k"))
+	require.ErrorIs(t, err, core.ErrExists)
+	require.Contains(t, err.Error(), "S3 CompleteMultipartUpload s3://"+e.bucket+"/envector/keys/k/eval_blob.json")
+	require.Contains(t, err.Error(), "PreconditionFailed")
+	e.requireNoUploads(t)
+	for _, r := range []core.Role{core.SecKey, core.MetadataKey} {
+		require.Equal(t, "absent", e.secretState(t, e.st.SecretName("k", r)))
+	}
+	require.False(t, e.objectExists(t, "envector/keys/k/enc_blob.json"))
+	out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("envector/keys/k/eval_blob.json")})
+	require.NoError(t, err)
+	old, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	require.Equal(t, "old", string(old))
+}
+
+// peakHeapDuring returns the largest rise of HeapInuse seen while f ran, sampled every
+// 5 ms: a buffer of a key's size would show in it, garbage freed as it goes does not.
+func peakHeapDuring(f func()) uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapInuse, ms.HeapInuse
+	done, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				var s runtime.MemStats
+				runtime.ReadMemStats(&s)
+				peak = max(peak, s.HeapInuse)
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-sampled
+	runtime.ReadMemStats(&ms)
+	return max(peak, ms.HeapInuse) - base
+}
+
+// envelopeHash is the SHA-256 of role r's envelope, written by WriteBlob (nothing is
+// held).
+func envelopeHash(t *testing.T, ks *core.KeySet, r core.Role) []byte {
+	t.Helper()
+	h := sha256.New()
+	_, err := ks.WriteBlob(r, h)
+	require.NoError(t, err)
+	return h.Sum(nil)
+}
+
+// A generated MM EvalKey (ip0: 444 MB of key bytes, a 593 MB envelope) is saved with the
+// default threshold and part size: made straight into 16 MiB parts (twice: once to hash
+// it, once to send it), with the heap never holding more than a few parts; it loads
+// back, byte for byte the envelope, and verifies.
+func TestAWSMultipartGeneratedMMEvalKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends a 593 MB object to moto")
+	}
+	ctx := context.Background()
+	e := newAWSEnv(t)
+	m := &multipartS3{S3API: e.st.s3}
+	e.st.s3 = m
+	ks, err := core.Generate(core.GenerateOptions{KeyID: "mm", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeMM, Dims: []int{32}}})
+	require.NoError(t, err)
+	size, err := ks.BlobSize(core.EvalKey)
+	require.NoError(t, err)
+	require.Greater(t, size, int64(500<<20))
+
+	start := time.Now()
+	peak := peakHeapDuring(func() { err = e.st.Save(ctx, ks) })
+	require.NoError(t, err)
+	t.Logf("saved a %d-byte EvalKey envelope in %d parts in %s; heap in use rose by at most %.0f MiB",
+		size, m.parts.Load(), time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20))
+	require.Equal(t, int32((size+defaultPartSize-1)/defaultPartSize), m.parts.Load())
+	require.Less(t, peak, uint64(256<<20), "the save held %d bytes", peak)
+	e.requireNoUploads(t)
+
+	start = time.Now()
+	got, err := e.st.Load(ctx, "mm")
+	require.NoError(t, err)
+	t.Logf("loaded in %s", time.Since(start).Round(time.Millisecond))
+	for _, r := range ks.Roles() {
+		require.Equal(t, envelopeHash(t, ks, r), envelopeHash(t, got, r), "%s changed on the way through the store", r)
+	}
+	start = time.Now()
+	rep, err := got.Verify(nil)
+	require.NoError(t, err)
+	require.Equal(t, 4096, rep.GaloisKeys)
+	t.Logf("verified in %s", time.Since(start).Round(time.Millisecond))
 }
