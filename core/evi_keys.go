@@ -295,6 +295,7 @@ type eviEvalPlan struct {
 	ranks []int  // EVIKeys<rank>.bin files, ascending
 	meta  []int  // the metadata's "Ranks"
 	mm    bool
+	mms   bool // MMS/MMS32: the MM keys plus the extras of evi_mms.go
 }
 
 // planEVIEval checks the eval mode against the preset and lists the files.
@@ -328,6 +329,8 @@ func planEVIEval(spec *eviSpec, evalMode string, dims []int) (*eviEvalPlan, erro
 		pl.mode, pl.ranks, pl.meta = "NULL", []int{32}, DefaultDims()
 	case eviModeMM, eviModeMM32:
 		pl.ranks, pl.mm = []int{dims[0]}, true // the context's rank: the first (smallest) dim
+	case eviModeMMS, eviModeMMS32: // MMS hook (evi_mms.go): MM plus the shared-secret extras
+		pl.ranks, pl.mm, pl.mms = []int{dims[0]}, true, true
 	default:
 		return nil, Errorf(ErrInvalidArgument, "evi", "eval mode %s cannot be generated yet", mode)
 	}
@@ -354,6 +357,10 @@ func (pl *eviEvalPlan) metadataJSON() []byte {
 func (pl *eviEvalPlan) rankFileSize(rank int) int64 {
 	spec := pl.spec
 	if pl.mm {
+		if pl.mms { // MMS hook (evi_mms.go): the extras replace the i32 count 0
+			er, _ := newEVIRing(spec)
+			return int64(eviMMFileHeader(pl) + eviMMKeys*pl.mmKeySize() + er.mmsExtrasSize())
+		}
 		return int64(eviMMFileHeader(pl) + eviMMKeys*pl.mmKeySize() + 4)
 	}
 	keys := 1 + rank
@@ -537,6 +544,9 @@ func writeEVIMMFile(w io.Writer, pl *eviEvalPlan, er *eviRing, s *eviSecret, rnd
 		for i := range jobs {
 			w.Write(bufs[i])
 		}
+	}
+	if pl.mms { // MMS hook (evi_mms.go): the shared-secret extras instead of a count of 0
+		return writeMMSExtras(w, er, s, rnd)
 	}
 	w.Write([]byte{0, 0, 0, 0})
 	return nil

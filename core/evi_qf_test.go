@@ -21,7 +21,7 @@ import (
 //     QUERY_SCALE_FACTOR 25 (JSON integers); ITEM ciphertexts decrypt at scale 2^25.
 //   - Eval modes evi's generator makes with QF: RMP, FLAT, MM, MM32, MMS, MMS32; it
 //     refuses SINGLE ("only defined for ParameterPreset::IP0"). We generate RMP, FLAT, MM
-//     and MM32 (MMS is generated for no preset yet).
+//     and MM32 (MMS with QF is not established: which backward primes evi uses).
 
 // qfSizes are the sizes evi's own generator writes for QF0 (and QF1).
 const (

@@ -28,6 +28,7 @@ type eviReport struct {
 	Keys             int      // key-switching keys checked
 	KeyNoise         int64    // largest |e| over every RLWE limb of those keys
 	AliasedSlots     int      // P-slot values of IP1-IP3 keys reproduced by the aliasing recipe
+	SubSecretWeights []int    // MMS: Hamming weights of the sub-secrets recovered from the backward keys
 }
 
 // decodeEVISecret reads a SecKey in evi's layout for spec: any ternary secret (the
@@ -407,8 +408,16 @@ func verifyEVIMMFile(er *eviRing, pl *eviEvalPlan, s *eviSecret, name string, bo
 	}
 	rest = rest[len(sh.widths):]
 	keySize := pl.mmKeySize()
-	if tail := rest[eviMMKeys*keySize:]; !bytes.Equal(tail, []byte{0, 0, 0, 0}) {
-		return Errorf(ErrCorrupt, op, "EvalKey's %s does not end with a count of 0 shared secrets (MMS extras are not read)", name)
+	if tail := rest[eviMMKeys*keySize:]; pl.mms { // MMS hook (evi_mms.go): check the extras
+		mr, err := verifyMMSExtras(er, s, tail)
+		if err != nil {
+			return Errorf(ErrCorrupt, op, "EvalKey's %s: %s", name, err)
+		}
+		rep.Keys += mr.Keys
+		rep.KeyNoise = max(rep.KeyNoise, mr.Noise)
+		rep.SubSecretWeights = mr.SubWeights
+	} else if !bytes.Equal(tail, []byte{0, 0, 0, 0}) {
+		return Errorf(ErrCorrupt, op, "EvalKey's %s does not end with a count of 0 shared secrets", name)
 	}
 	res, err := runChecks(eviMMKeys, func(sig int) kskResult {
 		src := rest[sig*keySize : (sig+1)*keySize]

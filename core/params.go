@@ -176,9 +176,9 @@ func (m EvalMode) String() string { return strings.ToLower(string(m)) }
 // mm with ip1/ip2, mm32 with ip3, rmp with any; and what evi accepts besides).
 var evalModesOf = map[string][]EvalMode{
 	"IP0": {EvalModeRMP, EvalModeFLAT, EvalModeSINGLE, EvalModeMM},
-	"IP1": {EvalModeMM, EvalModeRMP, EvalModeFLAT},
-	"IP2": {EvalModeMM, EvalModeRMP, EvalModeFLAT},
-	"IP3": {EvalModeMM32, EvalModeRMP, EvalModeFLAT},
+	"IP1": {EvalModeMM, EvalModeRMP, EvalModeFLAT, EvalModeMMS},
+	"IP2": {EvalModeMM, EvalModeRMP, EvalModeFLAT, EvalModeMMS},
+	"IP3": {EvalModeMM32, EvalModeRMP, EvalModeFLAT, EvalModeMMS32},
 	"QF0": {EvalModeRMP, EvalModeFLAT, EvalModeMM, EvalModeMM32}, // qf-spec: evi also makes MMS, MMS32; refuses SINGLE
 }
 
@@ -281,7 +281,7 @@ func (p Parameters) Check() (Parameters, error) {
 		}
 		why := ""
 		if mode == EvalModeMMS || mode == EvalModeMMS32 {
-			why = " (mms and mms32 keys are read, not yet generated)"
+			why = " (mms and mms32 with qf0 are read, not yet generated)"
 		}
 		return p, Errorf(ErrInvalidArgument, "params", "eval mode %s does not go with preset %s%s; accepted with %s: %s", mode, p.Preset, why, p.Preset, strings.Join(names, ", "))
 	}

@@ -137,11 +137,12 @@ func TestParametersCheck(t *testing.T) {
 		"unknown preset":  {Parameters{Preset: Preset{name: "IP9", q: 17, p: 97, keyFormat: keyFormatEVI}}, "not generated"},
 		"legacy preset":   {Parameters{Preset: legacyIP1}, "no longer generated"},
 		"unknown mode":    {Parameters{EvalMode: "XX"}, "unknown eval mode"},
-		"mm32 with ip1":   {Parameters{Preset: PresetIP1, EvalMode: EvalModeMM32}, "accepted with ip1: mm, rmp, flat"},
-		"mm with ip3":     {Parameters{Preset: PresetIP3, EvalMode: EvalModeMM}, "accepted with ip3: mm32, rmp, flat"},
+		"mm32 with ip1":   {Parameters{Preset: PresetIP1, EvalMode: EvalModeMM32}, "accepted with ip1: mm, rmp, flat, mms"},
+		"mm with ip3":     {Parameters{Preset: PresetIP3, EvalMode: EvalModeMM}, "accepted with ip3: mm32, rmp, flat, mms32"},
 		"single with ip2": {Parameters{Preset: PresetIP2, EvalMode: EvalModeSINGLE}, "does not go with preset ip2"},
 		"single with qf1": {Parameters{Preset: PresetQF1, EvalMode: EvalModeSINGLE}, "accepted with qf0: rmp, flat, mm, mm32"}, // qf-spec
-		"mms32 not yet":   {Parameters{Preset: PresetIP3, EvalMode: EvalModeMMS32}, "not yet generated"},
+		"mms with ip3":    {Parameters{Preset: PresetIP3, EvalMode: EvalModeMMS}, "accepted with ip3: mm32, rmp, flat, mms32"},
+		"mms32 with qf0":  {Parameters{Preset: PresetQF0, EvalMode: EvalModeMMS32}, "not yet generated"},
 		"bad dim":         {Parameters{Dims: []int{32, 100}}, "dim 100"},
 	} {
 		_, err := c.p.Check()
