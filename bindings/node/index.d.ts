@@ -12,22 +12,22 @@ export type Role = 'SecKey' | 'EncKey' | 'EvalKey' | 'MetadataKey';
 export const ROLES: readonly Role[];
 
 /**
- * enVector's parameter preset: 'ip3' (the default, as enVector's SDK), 'ip2', 'ip1', 'ip0'
- * or 'ip' (= ip0); any case.
+ * enVector's parameter preset: 'ip3' (the default, as enVector's SDK), 'ip2', 'ip1', 'ip0',
+ * 'ip' (= ip0), 'qf0' or 'qf1' (= qf0 in enVector; its keys say QF0); any case.
  */
-export type Preset = 'ip3' | 'ip2' | 'ip1' | 'ip0' | 'ip' | 'IP3' | 'IP2' | 'IP1' | 'IP0' | 'IP' | (string & {});
+export type Preset = 'ip3' | 'ip2' | 'ip1' | 'ip0' | 'ip' | 'qf0' | 'qf1' | 'IP3' | 'IP2' | 'IP1' | 'IP0' | 'IP' | 'QF0' | 'QF1' | (string & {});
 /**
  * The evaluation keys (enVector's eval modes); any case. Left out, the preset's default:
  * 'mm32' with ip3 (so the defaults are ip3 with mm32, as enVector's SDK), 'mm' with ip1
- * and ip2, 'rmp' with ip0. 'rmp' and 'flat' go with any preset, 'single' (and 'mm') with
- * ip0; a pair that does not go together (ip1 with mm32, ip3 with mm) is an
+ * and ip2, 'rmp' with ip0 and qf0. 'rmp' and 'flat' go with any preset, 'single' with ip0,
+ * 'mm' also with ip0 and qf0, 'mms' with ip1 and ip2, 'mms32' with ip3; a pair that does not go together (ip1 with mm32, ip3 with mm) is an
  * InvalidArgumentError naming the modes the preset takes. mm32 and mm EvalKeys hold
  * 4,096 key-switching keys: with ip3's mm32 a 1.2 GB EvalKey, which generateKeys()
  * writes in ~7 s with little memory and generateKeysStream() (and init, which returns
  * the keys) holds in memory (~12 s, ~5 GB at peak); { preset: 'ip0', evalMode: 'rmp',
  * dimList: [32] } makes a small set (a 4.7 MB EvalKey) in milliseconds.
  */
-export type EvalMode = 'mm32' | 'mm' | 'rmp' | 'flat' | 'single' | 'MM32' | 'MM' | 'RMP' | 'FLAT' | 'SINGLE' | (string & {});
+export type EvalMode = 'mm32' | 'mm' | 'mms' | 'mms32' | 'rmp' | 'flat' | 'single' | 'MM32' | 'MM' | 'MMS' | 'MMS32' | 'RMP' | 'FLAT' | 'SINGLE' | (string & {});
 /** 'none' (default) or 'aes': seal SecKey and MetadataKey with AES-256-GCM under a KEK. */
 export type SealMode = 'none' | 'aes';
 /** 'local' (default): <keyPath>/<keyId>/*.json; 'aws': S3 + Secrets Manager. */

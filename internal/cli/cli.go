@@ -46,7 +46,7 @@ var kekFlags = []flagSpec{
 var generateFlags = append(append([]flagSpec{
 	{name: "dim", multi: true, help: "vector dimensions to support: powers of two from 32 to 4096 (default all); several values or a comma list"},
 	{name: "preset", help: "enVector's parameter preset: ip3 (default), ip2, ip1, ip0, qf0 or qf1 (= qf0 in enVector)"},
-	{name: "eval_mode", help: "evaluation keys: mm32 (default with ip3), mm (default with ip1, ip2), rmp (default with ip0; any preset), flat, single (ip0); mm and mm32 EvalKeys are about 0.9 GB"},
+	{name: "eval_mode", help: "evaluation keys: mm32 (default with ip3), mm (default with ip1, ip2), rmp (default with ip0, qf0; any preset), flat, single (ip0), mms (ip1, ip2), mms32 (ip3); mm, mm32, mms and mms32 EvalKeys are about 0.9 GB"},
 	{name: "metadata_encryption", help: "true (default) makes a MetadataKey; false leaves it out"},
 	{name: "seal_mode", help: "none (default) or aes: seal SecKey and MetadataKey with AES-256-GCM under a KEK"},
 	{name: "seed", help: "128 hex characters (64 bytes): deterministic generation (testing only)"},
