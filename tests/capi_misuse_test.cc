@@ -283,10 +283,10 @@ TEST_F(Misuse, BadPresetEvalModeDimKeyId) {
   // A preset and an eval mode that do not go together: the modes the preset takes.
   keygen_fails(R"({"key_id": "k", "preset": "ip1", "eval_mode": "mm32", "dim_list": [32]})",
                ENVECTOR_ERR_INVALID_ARGUMENT,
-               {"eval mode mm32 does not go with preset ip1; accepted with ip1: mm, rmp, flat"});
+               {"eval mode mm32 does not go with preset ip1; accepted with ip1: mm, rmp, flat, mms"});
   keygen_fails(R"({"key_id": "k", "preset": "ip3", "eval_mode": "mm", "dim_list": [32]})",
                ENVECTOR_ERR_INVALID_ARGUMENT,
-               {"eval mode mm does not go with preset ip3; accepted with ip3: mm32, rmp, flat"});
+               {"eval mode mm does not go with preset ip3; accepted with ip3: mm32, rmp, flat, mms32"});
   keygen_fails(R"({"key_id": "k", "eval_mode": "single", "dim_list": [32]})",
                ENVECTOR_ERR_INVALID_ARGUMENT, {"does not go with preset ip3"}); // the default preset
   for (const char *dims : {"[33]", "[16]", "[8192]", "[32, 0]", "[-32]"}) {

@@ -86,7 +86,7 @@ test('the defaults are ip3 and mm32, checked without making a default key set', 
   let keys = await new ev.KeyGenerator({ keyId: 'd', evalMode: 'rmp', dimList: [32] }).generateKeysStream();
   assert.equal(JSON.parse(keys.evalBlob).entries[0].metadata.parameter.preset, 'IP3');
   // ... and an eval mode ip3 does not take is refused, by KeyGenerator and init alike.
-  const notIP3 = /eval mode single does not go with preset ip3; accepted with ip3: mm32, rmp, flat/;
+  const notIP3 = /eval mode single does not go with preset ip3; accepted with ip3: mm32, rmp, flat, mms32/;
   await assert.rejects(new ev.KeyGenerator({ keyPath, keyId: 'd', evalMode: 'single' }).generateKeys(), notIP3);
   await assert.rejects(ev.init({ keyPath, keyId: 'd', evalMode: 'single' }), notIP3);
   // The default eval mode is the preset's: rmp with ip0 (the only small one); the library
@@ -104,10 +104,10 @@ test('the defaults are ip3 and mm32, checked without making a default key set', 
 test('a preset and eval mode that do not go together are InvalidArgumentError naming the accepted modes', async (t) => {
   const keyPath = tempDir(t);
   for (const [preset, evalMode, accepted] of [
-    ['ip1', 'mm32', 'mm, rmp, flat'],
-    ['ip2', 'mm32', 'mm, rmp, flat'],
-    ['ip3', 'mm', 'mm32, rmp, flat'],
-    ['ip3', 'single', 'mm32, rmp, flat'],
+    ['ip1', 'mm32', 'mm, rmp, flat, mms'],
+    ['ip2', 'mm32', 'mm, rmp, flat, mms'],
+    ['ip3', 'mm', 'mm32, rmp, flat, mms32'],
+    ['ip3', 'single', 'mm32, rmp, flat, mms32'],
   ]) {
     const want = new RegExp(`eval mode ${evalMode} does not go with preset ${preset}; accepted with ${preset}: ${accepted}$`);
     const opts = { keyPath, keyId: 'pair', preset, evalMode, dimList: [32] };

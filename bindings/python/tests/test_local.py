@@ -118,7 +118,7 @@ def test_the_defaults_are_ip3_and_mm32_checked_without_making_a_default_key_set(
     # ... and an eval mode ip3 does not take is refused, by KeyGenerator and init alike.
     for make in (lambda: ek.KeyGenerator(key_path=tmp_path, key_id="d", eval_mode="single").generate_keys(),
                  lambda: ek.init(key_path=tmp_path, key_id="d", eval_mode="single")):
-        with pytest.raises(ek.InvalidArgumentError, match=r"eval mode single does not go with preset ip3; accepted with ip3: mm32, rmp, flat"):
+        with pytest.raises(ek.InvalidArgumentError, match=r"eval mode single does not go with preset ip3; accepted with ip3: mm32, rmp, flat, mms32"):
             make()
     # The default eval mode is the preset's: rmp with ip0 (the only small one); the library
     # says mm32 is ip3's default.
@@ -133,10 +133,10 @@ def test_the_defaults_are_ip3_and_mm32_checked_without_making_a_default_key_set(
 
 
 @pytest.mark.parametrize("preset,mode,accepted", [
-    ("ip1", "mm32", "mm, rmp, flat"),
-    ("ip2", "mm32", "mm, rmp, flat"),
-    ("ip3", "mm", "mm32, rmp, flat"),
-    ("ip3", "single", "mm32, rmp, flat"),
+    ("ip1", "mm32", "mm, rmp, flat, mms"),
+    ("ip2", "mm32", "mm, rmp, flat, mms"),
+    ("ip3", "mm", "mm32, rmp, flat, mms32"),
+    ("ip3", "single", "mm32, rmp, flat, mms32"),
 ])
 def test_a_preset_and_eval_mode_that_do_not_go_together_are_refused_naming_the_accepted_modes(
         tmp_path: Path, preset: str, mode: str, accepted: str) -> None:
