@@ -52,12 +52,19 @@ type eviKSK struct{ aQ, aP, bQ, bP []uint64 }
 
 // sampleEVISecret draws a ternary secret of Hamming weight 1024 with lattigo's sampler.
 func sampleEVISecret(er *eviRing, prng sampling.PRNG) (*eviSecret, error) {
+	return sampleEVITernary(er, prng, eviHammingWeight)
+}
+
+// sampleEVITernary draws a ternary secret of Hamming weight hw (uniform positions and
+// signs) with lattigo's sampler.
+func sampleEVITernary(er *eviRing, prng sampling.PRNG, hw int) (*eviSecret, error) {
 	r0 := er.r.AtLevel(0)
-	ts, err := ring.NewSampler(prng, r0, ring.Ternary{H: eviHammingWeight}, false)
+	ts, err := ring.NewSampler(prng, r0, ring.Ternary{H: hw}, false)
 	if err != nil {
 		return nil, Wrap(ErrInternal, "evi", err, "ternary sampler")
 	}
 	p := r0.NewPoly()
+	defer clear(p.Coeffs[0])
 	ts.Read(p)
 	q := er.spec.q0
 	coeffs := make([]int8, ringDegree)
@@ -72,8 +79,7 @@ func sampleEVISecret(er *eviRing, prng sampling.PRNG) (*eviSecret, error) {
 			return nil, Errorf(ErrInternal, "evi", "ternary sampler returned a non-ternary coefficient")
 		}
 	}
-	clear(p.Coeffs[0])
-	return &eviSecret{coeffs: coeffs, s: er.ternaryPoly(coeffs)}, nil
+	return secretFromEVICoeffs(er, coeffs), nil
 }
 
 // secretFromEVICoeffs builds the secret's forms from its coefficients.

@@ -45,28 +45,7 @@ const eviMMSSubWeight = 2730
 
 // sampleMMSSubSecret draws a ternary sub-secret of weight 2730 with lattigo's sampler.
 func sampleMMSSubSecret(er *eviRing, prng sampling.PRNG) (*eviSecret, error) {
-	r0 := er.r.AtLevel(0)
-	ts, err := ring.NewSampler(prng, r0, ring.Ternary{H: eviMMSSubWeight}, false)
-	if err != nil {
-		return nil, Wrap(ErrInternal, "evi", err, "ternary sampler")
-	}
-	p := r0.NewPoly()
-	defer clear(p.Coeffs[0])
-	ts.Read(p)
-	q := er.spec.q0
-	coeffs := make([]int8, ringDegree)
-	for i, c := range p.Coeffs[0] {
-		switch c {
-		case 0:
-		case 1:
-			coeffs[i] = 1
-		case q - 1:
-			coeffs[i] = -1
-		default:
-			return nil, Errorf(ErrInternal, "evi", "ternary sampler returned a non-ternary coefficient")
-		}
-	}
-	return secretFromEVICoeffs(er, coeffs), nil
+	return sampleEVITernary(er, prng, eviMMSSubWeight)
 }
 
 // mmsBackwardRing returns the ring whose levels 0 and 1 are the backward keys' Q and P.
