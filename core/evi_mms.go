@@ -357,20 +357,8 @@ func verifyMMSExtras(er *eviRing, s *eviSecret, tail []byte) (mmsReport, error) 
 				default:
 					e, nn, ok = er.residual(l, fwd[jb.s].a[d][l], fwd[jb.s].b[d][l], subs[jb.s].s.Coeffs[l], nil, 0)
 				}
-				out.noise = max(out.noise, nn)
-				switch {
-				case !ok:
-					out.err = fmt.Sprintf("digit %d, limb %d holds values that are not reduced", d, l)
-				case nn > eviNoiseLimit:
-					out.err = fmt.Sprintf("digit %d, limb %d: residual up to %d (accepted: %d)", d, l, nn, eviNoiseLimit)
-				case e0 != nil && !equalInt64(e0, e):
-					out.err = fmt.Sprintf("digit %d: limbs 0 and %d carry different errors", d, l)
-				}
-				if out.err != "" {
+				if !out.limb(d, l, e, nn, ok, &e0) {
 					return out
-				}
-				if e0 == nil {
-					e0 = e
 				}
 			}
 		}

@@ -186,6 +186,25 @@ type kskResult struct {
 	err     string // why the key does not satisfy its relation; empty if it does
 }
 
+// limb judges the residual of limb l of digit d (from eviRing.residual) for a key whose
+// limbs carry one error per digit: it records the noise, and an error when a value is
+// not reduced, the noise is over the limit, or the error differs from the digit's first
+// limb's (kept in *e0). It reports whether the key still checks out.
+func (out *kskResult) limb(d, l int, e []int64, n int64, ok bool, e0 *[]int64) bool {
+	out.noise = max(out.noise, n)
+	switch {
+	case !ok:
+		out.err = fmt.Sprintf("digit %d, limb %d holds values that are not reduced", d, l)
+	case n > eviNoiseLimit:
+		out.err = fmt.Sprintf("digit %d, limb %d: b + a·s - (gadget)·x has coefficients up to %d (accepted: %d)", d, l, n, eviNoiseLimit)
+	case *e0 != nil && !equalInt64(*e0, e):
+		out.err = fmt.Sprintf("digit %d: limbs 0 and %d carry different errors", d, l)
+	case *e0 == nil:
+		*e0 = e
+	}
+	return out.err == ""
+}
+
 // checkKSK checks a key of evi's two-slot form against the plaintext x (deb-NTT mod Q0).
 func (er *eviRing) checkKSK(k eviKSK, sec *eviSecret, x []uint64) kskResult {
 	e, n, ok := er.residual(0, k.aQ, k.bQ, sec.s.Coeffs[0], x, er.gadget)
@@ -439,20 +458,8 @@ func verifyEVIMMFile(er *eviRing, pl *eviEvalPlan, s *eviSecret, name string, bo
 				} else {
 					e, n, ok = er.residual(l, a, b, s.s.Coeffs[l], nil, 0)
 				}
-				out.noise = max(out.noise, n)
-				switch {
-				case !ok:
-					out.err = fmt.Sprintf("digit %d, limb %d holds values that are not reduced", d, l)
-				case n > eviNoiseLimit:
-					out.err = fmt.Sprintf("digit %d, limb %d: b + a·s - (gadget)·x has coefficients up to %d (accepted: %d)", d, l, n, eviNoiseLimit)
-				case e0 != nil && !equalInt64(e0, e):
-					out.err = fmt.Sprintf("digit %d: limbs 0 and %d carry different errors", d, l)
-				}
-				if out.err != "" {
+				if !out.limb(d, l, e, n, ok, &e0) {
 					return out
-				}
-				if e0 == nil {
-					e0 = e
 				}
 			}
 		}
