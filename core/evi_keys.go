@@ -66,18 +66,9 @@ func sampleEVITernary(er *eviRing, prng sampling.PRNG, hw int) (*eviSecret, erro
 	p := r0.NewPoly()
 	defer clear(p.Coeffs[0])
 	ts.Read(p)
-	q := er.spec.q0
-	coeffs := make([]int8, ringDegree)
-	for i, c := range p.Coeffs[0] {
-		switch c {
-		case 0:
-		case 1:
-			coeffs[i] = 1
-		case q - 1:
-			coeffs[i] = -1
-		default:
-			return nil, Errorf(ErrInternal, "evi", "ternary sampler returned a non-ternary coefficient")
-		}
+	coeffs, err := ternaryCoeffs(p.Coeffs[0], er.spec.q0)
+	if err != nil {
+		return nil, err
 	}
 	return secretFromEVICoeffs(er, coeffs), nil
 }

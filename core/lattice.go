@@ -57,10 +57,16 @@ func sampleTernary(params ckks.Parameters, prng sampling.PRNG) ([]int8, error) {
 		return nil, Wrap(ErrInternal, "keygen", err, "ternary sampler")
 	}
 	poly := params.RingQ().NewPoly()
+	defer clear(poly.Coeffs[0])
 	sampler.Read(poly)
-	q := params.Q()[0]
-	coeffs := make([]int8, params.N())
-	for i, c := range poly.Coeffs[0] {
+	return ternaryCoeffs(poly.Coeffs[0], params.Q()[0])
+}
+
+// ternaryCoeffs reads the residues mod q of a ternary polynomial (in coefficient form)
+// as -1, 0, +1.
+func ternaryCoeffs(row []uint64, q uint64) ([]int8, error) {
+	coeffs := make([]int8, len(row))
+	for i, c := range row {
 		switch c {
 		case 0:
 		case 1:
@@ -68,9 +74,9 @@ func sampleTernary(params ckks.Parameters, prng sampling.PRNG) ([]int8, error) {
 		case q - 1:
 			coeffs[i] = -1
 		default:
+			wipeInt8(coeffs)
 			return nil, Errorf(ErrInternal, "keygen", "ternary sampler returned a non-ternary coefficient")
 		}
-		poly.Coeffs[0][i] = 0
 	}
 	return coeffs, nil
 }
