@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func TestReadsEnVectorSDKFiles(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join("testdata/evi-1.6.3/plain", r.FileName()))
 		require.NoError(t, err)
 		var compact bytes.Buffer
-		require.NoError(t, compactJSON(&compact, b))
+		require.NoError(t, json.Compact(&compact, b))
 		require.Equal(t, compact.String(), string(mustBlob(t, plain, r)), "%s is written again as read", r)
 	}
 	_, err = plain.Verify(nil)
@@ -98,10 +99,6 @@ func TestReadsEnVectorSDKFiles(t *testing.T) {
 	reopened, err := again.Unseal(kek)
 	require.NoError(t, err)
 	require.Equal(t, opened.envs[SecKey].keyData, reopened.envs[SecKey].keyData)
-}
-
-func compactJSON(dst *bytes.Buffer, src []byte) error {
-	return jsonCompact(dst, src)
 }
 
 // Key sets written by envector-keys 0.1 (its own envelope, lattigo key data, the EVSK

@@ -501,6 +501,3 @@ func encodeBase64Parallel(dst, src []byte) {
 	}
 	wg.Wait()
 }
-
-// jsonCompact is json.Compact (for tests and tools that compare layouts).
-func jsonCompact(dst *bytes.Buffer, src []byte) error { return json.Compact(dst, src) }

@@ -79,8 +79,8 @@ func (e *envelope) streamable() bool {
 // are not in memory is made straight into the file: the envelope is laid out with a
 // placeholder hash (digests have fixed lengths), the key is made, encoded and hashed a
 // block at a time, and the head and tail (which hold the hash and our digest) are
-// written again once the hash is known. Memory stays
-// a few blocks whatever the key's size.
+// written again once the hash is known. Memory stays a few blocks whatever the key's
+// size.
 func (e *envelope) writeToFile(f *os.File) (int64, error) {
 	if !e.streamable() {
 		return e.writeTo(f)
@@ -97,15 +97,9 @@ func (e *envelope) writeToFile(f *os.File) (int64, error) {
 	if _, err := f.Write(head); err != nil {
 		return 0, err
 	}
-	enc := &base64Writer{w: f, h: sha256.New()}
-	if err := e.src.write(enc); err != nil {
+	enc, err := e.src.encodeTo(f)
+	if err != nil {
 		return 0, err
-	}
-	if err := enc.close(); err != nil {
-		return 0, err
-	}
-	if enc.n != e.src.size {
-		return 0, Errorf(ErrInternal, "keygen", "the EvalKey is %d bytes, not the %d announced", enc.n, e.src.size)
 	}
 	if _, err := f.Write(tail); err != nil {
 		return 0, err
@@ -127,6 +121,22 @@ func (e *envelope) writeToFile(f *os.File) (int64, error) {
 		return 0, err
 	}
 	return int64(len(head)) + enc.text + int64(len(tail)), nil
+}
+
+// encodeTo makes the key into w as standard base64, a block at a time, hashing the raw
+// bytes as they go; it checks the size announced.
+func (s *evalSource) encodeTo(w io.Writer) (*base64Writer, error) {
+	enc := &base64Writer{w: w, h: sha256.New()}
+	if err := s.write(enc); err != nil {
+		return nil, err
+	}
+	if err := enc.close(); err != nil {
+		return nil, err
+	}
+	if enc.n != s.size {
+		return nil, Errorf(ErrInternal, "keygen", "the EvalKey is %d bytes, not the %d announced", enc.n, s.size)
+	}
+	return enc, nil
 }
 
 // streamHash returns the key's hash, making the bytes once into a SHA-256 hasher when
@@ -175,15 +185,9 @@ func (e *envelope) writeStreamed(w io.Writer) (int64, error) {
 	if _, err := cw.Write(head); err != nil {
 		return cw.n, err
 	}
-	enc := &base64Writer{w: cw, h: sha256.New()}
-	if err := e.src.write(enc); err != nil {
+	enc, err := e.src.encodeTo(cw)
+	if err != nil {
 		return cw.n, err
-	}
-	if err := enc.close(); err != nil {
-		return cw.n, err
-	}
-	if enc.n != e.src.size {
-		return cw.n, Errorf(ErrInternal, "keygen", "the EvalKey is %d bytes, not the %d announced", enc.n, e.src.size)
 	}
 	if got := base64.StdEncoding.EncodeToString(enc.h.Sum(nil)); got != want {
 		return cw.n, Errorf(ErrInternal, "keygen", "the EvalKey made twice gave two different hashes; what was written is not a valid envelope")
