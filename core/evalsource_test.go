@@ -6,9 +6,10 @@ import (
 	"hash"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/envector-keys/envector-keys/internal/heapprobe"
 )
 
 // hashingWriter hashes and counts what is written to it, keeping nothing.
@@ -49,38 +50,6 @@ func allocatedDuring(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// peakHeapDuring returns the largest HeapInuse seen while f ran, sampled every 5 ms,
-// over what was in use before: a buffer of the key's size would show up in it whatever
-// the timing, garbage the collector frees as it goes does not.
-func peakHeapDuring(f func()) uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapInuse, ms.HeapInuse
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				var s runtime.MemStats
-				runtime.ReadMemStats(&s)
-				peak = max(peak, s.HeapInuse)
-			}
-		}
-	}()
-	f()
-	close(done)
-	<-sampled
-	runtime.ReadMemStats(&ms)
-	return max(peak, ms.HeapInuse) - base
-}
-
 // A generated MM EvalKey (ip0: 444 MB of key bytes, about 593 MB of envelope) whose
 // bytes are not in memory is written by WriteBlob into any writer without holding the
 // key: BlobSize makes nothing, the heap in use while WriteBlob runs (both runs of the
@@ -107,7 +76,7 @@ func TestWriteBlobStreamsAGeneratedEvalKey(t *testing.T) {
 
 	w := &hashingWriter{h: sha256.New()}
 	var n int64
-	peak := peakHeapDuring(func() { n, err = ks.WriteBlob(EvalKey, w) })
+	peak := heapprobe.PeakDuring(func() { n, err = ks.WriteBlob(EvalKey, w) })
 	require.NoError(t, err)
 	t.Logf("WriteBlob: %d bytes of envelope for %d bytes of key; heap in use rose by at most %.1f MiB", n, e.src.size, float64(peak)/(1<<20))
 	require.Less(t, peak, uint64(bound), "WriteBlob held %d bytes for a %d-byte key", peak, e.src.size)

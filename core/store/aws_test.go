@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/envector-keys/envector-keys/core"
+	"github.com/envector-keys/envector-keys/internal/heapprobe"
 )
 
 const testRegion = "us-east-1"
@@ -921,36 +921,6 @@ func TestAWSMultipartNeverOverwrites(t *testing.T) {
 	require.Equal(t, "old", string(old))
 }
 
-// peakHeapDuring returns the largest rise of HeapInuse seen while f ran, sampled every
-// 5 ms: a buffer of a key's size would show in it, garbage freed as it goes does not.
-func peakHeapDuring(f func()) uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapInuse, ms.HeapInuse
-	done, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				var s runtime.MemStats
-				runtime.ReadMemStats(&s)
-				peak = max(peak, s.HeapInuse)
-			}
-		}
-	}()
-	f()
-	close(done)
-	<-sampled
-	runtime.ReadMemStats(&ms)
-	return max(peak, ms.HeapInuse) - base
-}
-
 // envelopeHash is the SHA-256 of role r's envelope, written by WriteBlob (nothing is
 // held).
 func envelopeHash(t *testing.T, ks *core.KeySet, r core.Role) []byte {
@@ -980,7 +950,7 @@ func TestAWSMultipartGeneratedMMEvalKey(t *testing.T) {
 	require.Greater(t, size, int64(500<<20))
 
 	start := time.Now()
-	peak := peakHeapDuring(func() { err = e.st.Save(ctx, ks) })
+	peak := heapprobe.PeakDuring(func() { err = e.st.Save(ctx, ks) })
 	require.NoError(t, err)
 	t.Logf("saved a %d-byte EvalKey envelope in %d parts in %s; heap in use rose by at most %.0f MiB",
 		size, m.parts.Load(), time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20))
