@@ -228,3 +228,12 @@ class CoreHelper:
             self.run(EVI_CROSS="decrypt", EVI_CROSS_PRESET=preset.upper(), EVI_CROSS_SECKEY=str(sec),
                      EVI_CROSS_CT=str(ct), EVI_CROSS_OUT=str(out))
             return json.loads(out.read_text())
+
+
+def sha256_file(p: Path) -> str:
+    """The hex SHA-256 of a file, read a block at a time (key files are up to 1.2 GB)."""
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()

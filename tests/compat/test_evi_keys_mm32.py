@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from compat_helpers import CLI, EVI_ITEM_SCALE_LOG2, evis_archive, run_cli, scale_fit, text
+from compat_helpers import CLI, EVI_ITEM_SCALE_LOG2, evis_archive, run_cli, scale_fit, sha256_file, text
 from conftest import KeySet, evi
 
 KEY_ID = "mm32"
@@ -49,16 +49,6 @@ class MM32:
     sec: bytes
     enc: bytes
     eval: bytes  # the archive, as evi unwraps it
-
-
-def _sha256_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        while True:
-            chunk = f.read(1 << 24)
-            if not chunk:
-                return h.hexdigest()
-            h.update(chunk)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +93,7 @@ def test_evi_parses_our_mm32_key_and_writes_it_back_byte_identical(mm32: MM32, t
     del kp
     try:
         assert out.stat().st_size == len(body)
-        assert _sha256_file(out) == hashlib.sha256(body).hexdigest(), "evi parsed our MM32 keys into something else"
+        assert sha256_file(out) == hashlib.sha256(body).hexdigest(), "evi parsed our MM32 keys into something else"
     finally:
         out.unlink()
     # (That evi's parse refuses a file cut short is shown on the small sets: a second

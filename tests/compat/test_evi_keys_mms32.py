@@ -21,7 +21,7 @@ from typing import Any, Iterator, Tuple
 
 import pytest
 
-from compat_helpers import evis_archive, run_cli, text
+from compat_helpers import evis_archive, run_cli, sha256_file, text
 from conftest import KeySet, evi
 
 KEY_ID = "mms32"
@@ -55,11 +55,7 @@ def test_evi_parses_our_mms32_key_and_writes_it_back_byte_identical(mms32: Tuple
     del kp
     try:
         assert out.stat().st_size == len(body)
-        h = hashlib.sha256()
-        with open(out, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 24), b""):
-                h.update(chunk)
-        assert h.hexdigest() == hashlib.sha256(body).hexdigest(), "evi parsed our MMS32 keys into something else"
+        assert sha256_file(out) == hashlib.sha256(body).hexdigest(), "evi parsed our MMS32 keys into something else"
     finally:
         out.unlink()
 
