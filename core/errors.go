@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 )
 
 // Kind classifies an error so that every layer (Go, the C ABI, Python, Node) can react
@@ -21,6 +23,7 @@ const (
 	ErrIO              Kind = 6 // the local file system failed
 	ErrRemote          Kind = 7 // a remote store (AWS) failed
 	ErrInternal        Kind = 8 // a bug or broken invariant inside the library
+	ErrInactive        Kind = 9 // the key set is not active (deactivated, destroyed, preparing) or has expired: not loaded for use
 )
 
 var kindNames = map[Kind]string{
@@ -32,6 +35,7 @@ var kindNames = map[Kind]string{
 	ErrIO:              "I/O error",
 	ErrRemote:          "remote store error",
 	ErrInternal:        "internal error",
+	ErrInactive:        "key set not active",
 }
 
 // Error returns the kind's name, e.g. "not found".
@@ -69,14 +73,46 @@ func (e *Error) Is(target error) bool {
 	return ok && k == e.Kind
 }
 
-// Errorf builds an *Error of the given kind.
+// Errorf builds an *Error of the given kind. String arguments are cut short: one
+// quoted with %q shows at most its first 40 bytes, one shown otherwise (a path, say) at
+// most its first 4096, so no value of any length (a 60 MB key id) fills a message.
 func Errorf(kind Kind, op, format string, args ...any) error {
-	return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf(format, shortArgs(args)...)}
 }
 
-// Wrap builds an *Error of the given kind around a cause.
+// Wrap builds an *Error of the given kind around a cause; arguments as for Errorf.
 func Wrap(kind Kind, op string, err error, format string, args ...any) error {
-	return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf(format, args...), Err: err}
+	return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf(format, shortArgs(args)...), Err: err}
+}
+
+// shortArg formats a string argument of an error message, cut to a short prefix.
+type shortArg string
+
+const maxShownValue = 4096
+
+func (s shortArg) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		io.WriteString(f, quoteShort(string(s)))
+		return
+	}
+	v := string(s)
+	if len(v) > maxShownValue {
+		v = strings.ToValidUTF8(v[:maxShownValue], "") + "..."
+	}
+	io.WriteString(f, v)
+}
+
+func shortArgs(args []any) []any {
+	copied := false
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > 40 {
+			if !copied {
+				args, copied = append([]any(nil), args...), true
+			}
+			args[i] = shortArg(s)
+		}
+	}
+	return args
 }
 
 // KindOf returns the kind of err: the Kind of the outermost *Error in its chain,

@@ -1065,3 +1065,8 @@ func (a *AWS) List(ctx context.Context) ([]string, error) {
 }
 
 var _ Store = (*AWS)(nil)
+
+// ListSets describes each key id with anything stored (see Store.ListSets).
+func (a *AWS) ListSets(ctx context.Context) ([]Listing, error) {
+	return nil, core.Errorf(core.ErrInternal, "store.aws.ListSets", "not implemented yet")
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"syscall"
 
 	"github.com/envector-keys/envector-keys/core"
@@ -278,4 +279,58 @@ func (l *Local) List(_ context.Context) ([]string, error) {
 	}
 	sort.Strings(ids)
 	return ids, nil
+}
+
+// ListSets describes each key id under Root with at least one key file or kept
+// version (see Store.ListSets).
+func (l *Local) ListSets(_ context.Context) ([]Listing, error) {
+	entries, err := os.ReadDir(l.Root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Listing{}, nil
+	}
+	if err != nil {
+		return nil, core.Wrap(core.ErrIO, "store.local.List", err, "reading %s", l.Root)
+	}
+	out := []Listing{}
+	for _, e := range entries {
+		if !e.IsDir() || core.CheckKeyID(e.Name()) != nil {
+			continue
+		}
+		dir := filepath.Join(l.Root, e.Name())
+		li := Listing{KeyID: e.Name(), Roles: rolesIn(dir), Versions: l.versions(e.Name())}
+		if len(li.Roles) == 0 && len(li.Versions) == 0 {
+			continue
+		}
+		li.Complete = completeRoles(li.Roles)
+		out = append(out, li)
+	}
+	return out, nil
+}
+
+// rolesIn lists the roles whose key file is in dir.
+func rolesIn(dir string) []core.Role {
+	var roles []core.Role
+	for _, r := range core.AllRoles {
+		if _, err := os.Lstat(filepath.Join(dir, r.FileName())); err == nil {
+			roles = append(roles, r)
+		}
+	}
+	return roles
+}
+
+// versionsDir is where the earlier versions of key set keyID are kept:
+// <Root>/<key_id>/versions/<n>/.
+func (l *Local) versionsDir(keyID string) string { return filepath.Join(l.Dir(keyID), "versions") }
+
+// versions lists the numbers of the earlier versions kept of key set keyID.
+func (l *Local) versions(keyID string) []int {
+	entries, _ := os.ReadDir(l.versionsDir(keyID))
+	var out []int
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n > 0 && e.IsDir() && strconv.Itoa(n) == e.Name() {
+			out = append(out, n)
+		}
+	}
+	sort.Ints(out)
+	return out
 }

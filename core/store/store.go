@@ -24,8 +24,32 @@ type Store interface {
 	Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error)
 	// Delete removes key set keyID. A missing key set is core.ErrNotFound.
 	Delete(ctx context.Context, keyID string, opts DeleteOptions) error
-	// List returns the key ids of the key sets here, sorted.
+	// List returns the key ids of the key sets here, sorted (complete or not).
 	List(ctx context.Context) ([]string, error)
+	// ListSets describes what is kept under each key id, sorted by key id: the roles
+	// present at the current names, whether the set is complete, and the earlier
+	// versions kept. A set left incomplete by a crash or a failed save is listed as
+	// incomplete (Delete removes it).
+	ListSets(ctx context.Context) ([]Listing, error)
+}
+
+// Listing describes what a store holds under one key id.
+type Listing struct {
+	KeyID    string
+	Roles    []core.Role // the roles present at the current names, in role order
+	Complete bool        // SecKey, EncKey and EvalKey are all present
+	Versions []int       // earlier versions kept by Rotate, oldest first
+}
+
+// completeRoles reports whether roles include SecKey, EncKey and EvalKey.
+func completeRoles(roles []core.Role) bool {
+	n := 0
+	for _, r := range roles {
+		if !r.Secret() || r == core.SecKey {
+			n++
+		}
+	}
+	return n == len(core.RequiredRoles)
 }
 
 // DeleteOptions choose how a key set is deleted.
