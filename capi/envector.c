@@ -30,14 +30,14 @@ static int finish(int rc, uint64_t err_id, envector_error **err) {
 /* ---- buffers --------------------------------------------------------------------- */
 
 /* Every buffer returned to the caller has this header in front. The magic word says
- * the memory is ours and whether it held secrets; size is the length after the
- * header, capacity what was allocated for it. 32 bytes keep the data as aligned as
- * malloc's. */
+ * whether it held secrets; size is the length the caller asked for, capacity the room
+ * after the header up to the end of its block (the malloc'd memory), offset where the
+ * header sits in that block. 32 bytes keep the data as aligned as malloc's. */
 typedef struct {
 	uint64_t magic;
 	uint64_t size;
 	uint64_t capacity;
-	uint64_t reserved;
+	uint64_t offset;
 } buffer_header;
 
 #define MAGIC_PUBLIC UINT64_C(0x2d66756263657665) /* "evecbuf-" */
@@ -52,89 +52,225 @@ static void wipe(void *p, size_t n) {
 #endif
 }
 
+/* Double frees. A buffer is freed only when its pointer is in the set of live buffers
+ * (below): the pointers envectorc_alloc returned and nobody has freed since. Anything
+ * else (freed already, never returned by the library, a pointer into the middle of a
+ * buffer) is ENVECTOR_ERR_INVALID_ARGUMENT, found without reading or writing the
+ * memory it points to (which may be unmapped by now, or hold another buffer), so a
+ * stale pointer never touches the buffer that now lives there. Two threads freeing the
+ * same buffer at once: one wins, the other gets the error.
+ *
+ * A pointer is only a caller's token for its buffer, so a stale pointer equal to a live
+ * one cannot be told from it: the library must never hand out an address again while
+ * it holds the memory. It holds the memory of the reuse cache below, and re-issues
+ * such a block with its header one step further in (REUSE_STEP bytes), so every
+ * buffer cut from one block has a new address, never that of one freed before; a
+ * block with no step left is freed rather than kept. So a double free is always
+ * detected while the library holds the memory. Memory the library gave back to malloc
+ * is out of its sight: malloc may return the same address for a later buffer, and a
+ * stale pointer to it is then that buffer's pointer (the header calls a double free
+ * undefined behaviour for this reason). */
+
+/* The live set: an open-addressing hash set of data pointers (linear probing,
+ * backward-shift deletion, at most half full), grown on demand and never shrunk, so
+ * its size follows the most buffers live at once. It stores each pointer inverted
+ * (~p, never 0 = empty), so the leak checkers (LeakSanitizer, valgrind) do not take
+ * the set for a reference and still report a buffer the caller forgot. Guarded by
+ * buffers_mu, like the reuse cache. */
+static pthread_mutex_t buffers_mu = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t *live_slots;
+static size_t live_cap; /* a power of two, or 0 */
+static size_t live_count;
+
+static size_t live_home(uintptr_t key, size_t cap) {
+	uint64_t x = (uint64_t)key >> 4;
+	x *= UINT64_C(0x9e3779b97f4a7c15); /* Fibonacci hashing */
+	return (size_t)(x >> 32) & (cap - 1);
+}
+
+/* live_index returns the slot of p, or live_cap when p is not live. */
+static size_t live_index(const void *p) {
+	uintptr_t key = ~(uintptr_t)p;
+	if (live_cap == 0) return 0;
+	for (size_t i = live_home(key, live_cap);; i = (i + 1) & (live_cap - 1)) {
+		if (live_slots[i] == key) return i;
+		if (live_slots[i] == 0) return live_cap;
+	}
+}
+
+/* live_add adds p (not live); -1 when the set cannot grow (out of memory). */
+static int live_add(const void *p) {
+	if (2 * (live_count + 1) > live_cap) {
+		size_t cap = live_cap != 0 ? 2 * live_cap : 64;
+		uintptr_t *slots = calloc(cap, sizeof *slots);
+		if (slots == NULL) return -1;
+		for (size_t j = 0; j < live_cap; j++) {
+			uintptr_t key = live_slots[j];
+			if (key == 0) continue;
+			size_t i = live_home(key, cap);
+			while (slots[i] != 0) i = (i + 1) & (cap - 1);
+			slots[i] = key;
+		}
+		free(live_slots);
+		live_slots = slots;
+		live_cap = cap;
+	}
+	uintptr_t key = ~(uintptr_t)p;
+	size_t i = live_home(key, live_cap);
+	while (live_slots[i] != 0) i = (i + 1) & (live_cap - 1);
+	live_slots[i] = key;
+	live_count++;
+	return 0;
+}
+
+/* live_remove empties slot i and moves later entries of its probe run back, so every
+ * entry stays reachable from its home slot without tombstones. */
+static void live_remove(size_t i) {
+	size_t mask = live_cap - 1;
+	for (size_t j = i;;) {
+		j = (j + 1) & mask;
+		uintptr_t key = live_slots[j];
+		if (key == 0) break;
+		size_t home = live_home(key, live_cap);
+		/* key may move back to i unless its home lies in the cyclic range (i, j]. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			live_slots[i] = key;
+			i = j;
+		}
+	}
+	live_slots[i] = 0;
+	live_count--;
+}
+
 /* Large public buffers (EvalKey and EncKey envelopes: megabytes) are kept for reuse
  * when freed, at most REUSE_SLOTS of them. A host that copies each blob and frees it
  * at once (the Python and Node bindings) would otherwise have malloc hand the memory
  * back to the kernel after every key set and fault it in again for the next, which
  * measurably costs more than the copy. Secret buffers are never kept: they are zeroed
- * and freed. A kept buffer's magic is cleared, so freeing it twice is still an error. */
+ * and freed.
+ *
+ * Such a block is allocated with REUSE_SPARE bytes more than asked (~4 KiB: at most
+ * 1.6% of a 256 KiB buffer), and each time it is issued again its header sits one
+ * REUSE_STEP further in, so no two buffers cut from a block share an address (see
+ * "Double frees" above). Once the next step would leave too little room for a buffer
+ * like the one just freed, the block is freed instead of kept: for buffers of one
+ * size, one malloc per REUSE_ISSUES of them. */
 #define REUSE_MIN ((size_t)256 * 1024)
 #define REUSE_SLOTS 2
+#define REUSE_STEP sizeof(buffer_header)
+#define REUSE_ISSUES 128
+#define REUSE_SPARE (REUSE_STEP * (REUSE_ISSUES - 1))
 
-static pthread_mutex_t reuse_mu = PTHREAD_MUTEX_INITIALIZER;
-static buffer_header *reuse[REUSE_SLOTS];
+/* A kept block: its start (so the leak checkers see it as reachable, not lost) and the
+ * header of its next buffer, magic 0, with capacity and offset set for that position. */
+typedef struct {
+	void *block;
+	buffer_header *next;
+} reuse_slot;
 
-/* take_reusable returns a kept buffer with room for n bytes and at most twice that, or
- * NULL. */
-static buffer_header *take_reusable(size_t n) {
-	buffer_header *h = NULL;
-	pthread_mutex_lock(&reuse_mu);
+static reuse_slot reuse[REUSE_SLOTS];
+
+/* buffer_take returns a kept block's next header with room for n bytes and at most
+ * twice that, or NULL. Called with buffers_mu held. */
+static buffer_header *buffer_take(size_t n) {
+	int best = -1;
 	for (int i = 0; i < REUSE_SLOTS; i++) {
-		buffer_header *c = reuse[i];
+		buffer_header *c = reuse[i].next;
 		if (c != NULL && c->capacity >= n && c->capacity / 2 <= n &&
-		    (h == NULL || c->capacity < h->capacity)) {
-			h = c;
+		    (best < 0 || c->capacity < reuse[best].next->capacity)) {
+			best = i;
 		}
 	}
-	for (int i = 0; i < REUSE_SLOTS; i++)
-		if (reuse[i] == h) reuse[i] = NULL;
-	pthread_mutex_unlock(&reuse_mu);
+	if (best < 0) return NULL;
+	buffer_header *h = reuse[best].next;
+	reuse[best].block = NULL;
+	reuse[best].next = NULL;
 	return h;
 }
 
-/* keep_or_free keeps h (a public buffer whose magic is cleared) in place of an empty
- * slot or the smallest smaller one, and frees whatever it displaces. */
-static void keep_or_free(buffer_header *h) {
-	pthread_mutex_lock(&reuse_mu);
+/* buffer_keep keeps the block of h (a public buffer no longer live) with its next
+ * header one step further in, in place of an empty slot or the one with the least
+ * room when that is less than this block's. It returns the block to free: the one it
+ * displaced, h's own when that is not kept, or NULL. Called with buffers_mu held. */
+static void *buffer_keep(buffer_header *h) {
+	void *block = (char *)h - h->offset;
+	uint64_t least = h->size > REUSE_MIN ? h->size : REUSE_MIN;
+	if (h->capacity < REUSE_STEP + least) return block; /* no room for another like it */
+	buffer_header *next = h + 1; /* REUSE_STEP further in */
+	uint64_t capacity = h->capacity - REUSE_STEP, offset = h->offset + REUSE_STEP;
+	wipe(h, sizeof *h);
+	next->magic = 0;
+	next->size = 0;
+	next->capacity = capacity;
+	next->offset = offset;
 	int slot = -1;
 	for (int i = 0; i < REUSE_SLOTS; i++) {
-		if (reuse[i] == NULL) {
+		if (reuse[i].next == NULL) {
 			slot = i;
 			break;
 		}
-		if (reuse[i]->capacity < h->capacity &&
-		    (slot < 0 || reuse[i]->capacity < reuse[slot]->capacity)) {
+		if (reuse[i].next->capacity < capacity &&
+		    (slot < 0 || reuse[i].next->capacity < reuse[slot].next->capacity)) {
 			slot = i;
 		}
 	}
-	buffer_header *out = h;
-	if (slot >= 0) {
-		out = reuse[slot];
-		reuse[slot] = h;
-	}
-	pthread_mutex_unlock(&reuse_mu);
-	free(out); /* NULL when a slot was empty */
+	if (slot < 0) return block;
+	void *out = reuse[slot].block;
+	reuse[slot].block = block;
+	reuse[slot].next = next;
+	return out;
 }
 
 void *envectorc_alloc(size_t n, int secret) {
-	if (n > SIZE_MAX - sizeof(buffer_header)) return NULL;
+	int reusable = !secret && n >= REUSE_MIN;
+	size_t spare = reusable ? REUSE_SPARE : 0;
+	if (n > SIZE_MAX - sizeof(buffer_header) - spare) return NULL;
 	buffer_header *h = NULL;
-	if (!secret && n >= REUSE_MIN) h = take_reusable(n);
+	if (reusable) {
+		pthread_mutex_lock(&buffers_mu);
+		h = buffer_take(n);
+		pthread_mutex_unlock(&buffers_mu);
+	}
 	if (h == NULL) {
-		h = malloc(sizeof(buffer_header) + n);
+		h = malloc(sizeof(buffer_header) + n + spare);
 		if (h == NULL) return NULL;
-		h->capacity = n;
+		h->capacity = n + spare;
+		h->offset = 0;
 	}
 	h->magic = secret ? MAGIC_SECRET : MAGIC_PUBLIC;
 	h->size = n;
-	h->reserved = 0;
+	pthread_mutex_lock(&buffers_mu);
+	int rc = live_add(h + 1);
+	pthread_mutex_unlock(&buffers_mu);
+	if (rc != 0) {
+		free((char *)h - h->offset);
+		return NULL;
+	}
 	return h + 1;
 }
 
 static int buffer_free(void *p) {
 	if (p == NULL) return ENVECTOR_OK;
+	pthread_mutex_lock(&buffers_mu);
+	size_t i = live_index(p);
+	if (i == live_cap) {
+		pthread_mutex_unlock(&buffers_mu);
+		return ENVECTOR_ERR_INVALID_ARGUMENT; /* freed already, or not ours */
+	}
+	live_remove(i);
+	/* p is no longer live: this thread owns its block. */
 	buffer_header *h = (buffer_header *)p - 1;
-	if (h->magic != MAGIC_PUBLIC && h->magic != MAGIC_SECRET) {
-		return ENVECTOR_ERR_INVALID_ARGUMENT; /* not ours, or freed already */
-	}
+	void *block = NULL;
 	if (h->magic == MAGIC_PUBLIC && h->capacity >= REUSE_MIN) {
-		h->magic = 0;
-		keep_or_free(h);
-		return ENVECTOR_OK;
+		block = buffer_keep(h);
+		pthread_mutex_unlock(&buffers_mu);
+	} else {
+		pthread_mutex_unlock(&buffers_mu);
+		if (h->magic == MAGIC_SECRET) wipe(p, h->size);
+		block = (char *)h - h->offset;
+		wipe(h, sizeof *h);
 	}
-	if (h->magic == MAGIC_SECRET) wipe(p, h->size);
-	wipe(h, sizeof *h);
-	free(h);
+	free(block); /* NULL when the block was kept in an empty slot */
 	return ENVECTOR_OK;
 }
 

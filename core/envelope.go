@@ -135,6 +135,67 @@ type envelope struct {
 	// envelope made or changed here.
 	raw      *rawDocument
 	readName string // the entry name as read (enVector names a sealed SecKey either way)
+
+	// set binds the envelope to its key set (ours; nil in enVector's and older files).
+	set *setBinding
+	// setDigests, on a secret read from a file, are the digests of the set's public
+	// envelopes it records (see setBinding.digests).
+	setDigests map[Role]string
+	// actor made the last state change (ours; nil when none was made).
+	actor *Requester
+	// docDigest is, as read, the SHA-256 of the envelope's canonical document (see
+	// digestInput): what a secret of the set records about this envelope.
+	docDigest string
+	// macKey, on a secret sealed here, keys its MAC, which is computed when the
+	// envelope is laid out (the set digests it covers may need a key made later).
+	macKey []byte
+	// tombstone: a destroyed secret, whose key_data, iv, tag and hash are erased.
+	tombstone bool
+}
+
+// setBinding ties the envelopes of one key set together. Every envelope of a set made
+// here carries the same random id and version; each secret also records the digest of
+// each public envelope of its set (which covers every field of it, its key hash
+// included). On a sealed secret the MAC covers all of it, so a public envelope edited
+// without the KEK, or a secret from another set with the same key id, is refused.
+type setBinding struct {
+	id      string // 32 hex characters
+	version int    // 1 for a new key set, one more for each rotation
+	// digests returns the digests of the set's public envelopes (a secret's only); it
+	// is called when the secret is laid out, after the public keys are made.
+	digests func() map[Role]string
+}
+
+// publicDigests returns a function giving the digests of the public envelopes of envs.
+func publicDigests(envs *[numRoles]*envelope) func() map[Role]string {
+	return func() map[Role]string {
+		out := map[Role]string{}
+		for _, r := range []Role{EncKey, EvalKey} {
+			if e := envs[r]; e != nil {
+				out[r] = e.envelopeDigest()
+			}
+		}
+		return out
+	}
+}
+
+// envelopeDigest is the SHA-256 of the envelope's canonical document (see digestInput).
+func (e *envelope) envelopeDigest() string {
+	if e.docDigest != "" {
+		return e.docDigest
+	}
+	return sha256b64(digestInput(e.document()))
+}
+
+// recordedDigests are the public digests a secret records: as read, or its set's.
+func (e *envelope) recordedDigests() map[Role]string {
+	if e.setDigests != nil {
+		return e.setDigests
+	}
+	if e.set != nil && e.set.digests != nil && e.role.Secret() {
+		return e.set.digests()
+	}
+	return nil
 }
 
 type rawDocument struct{ head, tail []byte }
@@ -174,6 +235,7 @@ func (e *envelope) sealed() bool { return e.seal != nil }
 func (e *envelope) withKeyData(data []byte, seal *sealInfo) *envelope {
 	c := *e
 	c.keyData, c.seal, c.dropped, c.raw, c.mac, c.macInput, c.readName = data, seal, false, nil, "", nil, ""
+	c.docDigest, c.macKey, c.tombstone = "", nil, false
 	c.dataSize = int64(len(data))
 	c.hash, c.lazy = "", &lazyDigest{}
 	c.dialect = DialectOurs
@@ -267,18 +329,42 @@ func (e *envelope) hashOr(placeholder string) string {
 
 // documentWith is document with the hash replaced by placeholder when one is given.
 func (e *envelope) documentWith(placeholder string) map[string]any {
-	entry := map[string]any{
-		"name": e.entryName(), "role": e.role.info().roleText,
-		"hash":     map[string]any{"type": digestType, "value": e.hashOr(placeholder)},
-		"key_data": "",
+	entry := map[string]any{"name": e.entryName(), "role": e.role.info().roleText}
+	if !e.tombstone { // a destroyed secret keeps neither key_data, iv, tag nor hash
+		entry["hash"] = map[string]any{"type": digestType, "value": e.hashOr(placeholder)}
+		entry["key_data"] = ""
 	}
 	if e.role != MetadataKey {
 		entry["metadata"] = entryMetadata(e.role, e.params)
 	}
 	if e.sealed() {
 		entry["alg"] = e.seal.alg
-		entry["iv"] = base64.StdEncoding.EncodeToString(e.seal.iv)
-		entry["tag"] = base64.StdEncoding.EncodeToString(e.seal.tag)
+		if !e.tombstone {
+			entry["iv"] = base64.StdEncoding.EncodeToString(e.seal.iv)
+			entry["tag"] = base64.StdEncoding.EncodeToString(e.seal.tag)
+		}
+	}
+	ext := map[string]any{
+		"version":    extensionVersion,
+		"role":       e.role.String(),
+		"preset":     e.params.Preset.name,
+		"key_format": e.params.Preset.keyFormat,
+		"eval_mode":  string(e.params.EvalMode),
+		"dims":       FormatDimList(e.params.Dims),
+	}
+	if e.set != nil {
+		ext["set_id"] = e.set.id
+		ext["set_version"] = e.set.version
+		if d := e.recordedDigests(); d != nil {
+			m := map[string]any{}
+			for r, v := range d {
+				m[r.String()] = v
+			}
+			ext["set_digests"] = m
+		}
+	}
+	if e.actor != nil {
+		ext["state_changed_by"] = map[string]any{"entity": e.actor.Entity, "method": e.actor.Method, "type": e.actor.Type}
 	}
 	return map[string]any{
 		"aad":            map[string]any{"type": digestType, "value": eviAAD(e.kid, eviUsage, e.requester, e.createdAt, e.expiresAt)},
@@ -292,14 +378,7 @@ func (e *envelope) documentWith(placeholder string) map[string]any {
 		"requester":      map[string]any{"entity": e.requester.Entity, "method": e.requester.Method, "type": e.requester.Type},
 		"state":          map[string]any{"value": e.state.Value, "reason": e.state.Reason, "updated_at": e.state.UpdatedAt},
 		"usage":          eviUsage,
-		extensionMember: map[string]any{
-			"version":    extensionVersion,
-			"role":       e.role.String(),
-			"preset":     e.params.Preset.name,
-			"key_format": e.params.Preset.keyFormat,
-			"eval_mode":  string(e.params.EvalMode),
-			"dims":       FormatDimList(e.params.Dims),
-		},
+		extensionMember:  ext,
 	}
 }
 
@@ -324,7 +403,13 @@ func digestInput(doc map[string]any) []byte {
 
 // envelopeMAC is the MAC of a sealed secret's envelope under a key derived from the KEK.
 func envelopeMAC(kek *KEK, input []byte) string {
-	m := hmac.New(sha256.New, kek.macKey())
+	key := kek.macKey()
+	defer wipe(key)
+	return macOf(key, input)
+}
+
+func macOf(key, input []byte) string {
+	m := hmac.New(sha256.New, key)
 	m.Write(input)
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
@@ -348,10 +433,16 @@ func (e *envelope) renderWith(placeholder string) (head, tail []byte, err error)
 	ext := doc[extensionMember].(map[string]any)
 	in := digestInput(doc)
 	ext["digest"] = map[string]any{"type": digestType, "value": sha256b64(in)}
-	if e.mac != "" {
+	switch {
+	case e.macKey != nil:
+		ext["mac"] = map[string]any{"type": macType, "value": macOf(e.macKey, in)}
+	case e.mac != "":
 		ext["mac"] = map[string]any{"type": macType, "value": e.mac}
 	}
 	full := canonicalJSON(doc)
+	if e.tombstone {
+		return full, nil, nil
+	}
 	const marker = `"key_data":"`
 	i := bytes.Index(full, []byte(marker+`"`))
 	if i < 0 || bytes.Count(full, []byte(marker)) != 1 {

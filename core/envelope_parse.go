@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -75,6 +76,11 @@ type wireExtension struct {
 	Dims      *string `json:"dims"`
 	Digest    *digest `json:"digest"`
 	MAC       *digest `json:"mac"`
+	// The key set (see setBinding), and who made the last state change.
+	SetID          *string           `json:"set_id"`
+	SetVersion     *int              `json:"set_version"`
+	SetDigests     map[string]string `json:"set_digests"`
+	StateChangedBy *Requester        `json:"state_changed_by"`
 }
 
 // eviEvalModes are the eval modes enVector's metadata names.
@@ -157,10 +163,17 @@ func parseEnvelopeTree(sr *splitResult, tree map[string]any, want Role, kid stri
 		return nil, bad("%d entries; a key envelope holds exactly 1", len(w.Entries))
 	}
 	entryTree, _ := tree["entries"].([]any)[0].(map[string]any)
-	if missing := missingMembers(entryTree, "name", "role", "hash", "key_data"); len(missing) > 0 {
+	we := w.Entries[0]
+	// A destroyed secret is a tombstone: enVector erases its key_data, iv, tag and hash.
+	tombstone := w.State != nil && w.State.Value == StateDestroyed && we.KeyData == nil && we.Hash == nil &&
+		we.IV == nil && we.Tag == nil && we.Name != nil && (*we.Name == "seckey" || *we.Name == "seckey.sealed" || *we.Name == "metadatakey")
+	required := []string{"name", "role", "hash", "key_data"}
+	if tombstone {
+		required = required[:2]
+	}
+	if missing := missingMembers(entryTree, required...); len(missing) > 0 {
 		return nil, bad("missing fields: entries[0].%s", strings.Join(missing, ", entries[0]."))
 	}
-	we := w.Entries[0]
 	role, ok := roleOfEntry(*we.Name)
 	if !ok {
 		return nil, bad("unknown entry name %s; accepted: seckey, seckey.sealed, enckey, evalkey, metadatakey", quoteShort(*we.Name))
@@ -184,10 +197,10 @@ func parseEnvelopeTree(sr *splitResult, tree map[string]any, want Role, kid stri
 	}
 
 	// enVector's digests: the key bytes, then the associated data.
-	if we.Hash.Type != digestType || w.AAD.Type != digestType || w.Integrity.Type != digestType {
+	if w.AAD.Type != digestType || w.Integrity.Type != digestType || (!tombstone && we.Hash.Type != digestType) {
 		return nil, bad("unsupported digest type; accepted: %s", digestType)
 	}
-	if we.Hash.Value != sr.hash {
+	if !tombstone && we.Hash.Value != sr.hash {
 		return nil, bad("the key_data does not match its hash: the key bytes were altered or truncated")
 	}
 	if w.AAD.Value != eviAAD(*w.KID, *w.Usage, *w.Requester, *w.CreatedAt, *w.ExpiresAt) {
@@ -201,15 +214,24 @@ func parseEnvelopeTree(sr *splitResult, tree map[string]any, want Role, kid stri
 		kid: *w.KID, role: role, dialect: DialectEVI, keyVersion: *w.KeyVersion,
 		createdAt: *w.CreatedAt, expiresAt: *w.ExpiresAt, state: *w.State, requester: *w.Requester,
 		keyData: sr.keyData, dataSize: sr.size, hash: sr.hash, dropped: sr.keyData == nil && sr.size > 0,
-		raw:      &rawDocument{head: sr.doc[:sr.keyAt], tail: sr.doc[sr.keyAt:]},
-		readName: *we.Name,
+		readName: *we.Name, tombstone: tombstone,
 	}
-	if e.dropped || sr.keyData == nil {
-		e.dropped = true
-	}
+	in := digestInput(tree)
+	e.docDigest = sha256b64(in)
 	var err error
-	if e.seal, err = sealOfEntry(op, role, we, e.keyData); err != nil {
-		return nil, err
+	if tombstone {
+		e.raw = &rawDocument{head: sr.doc}
+		if we.Alg != nil {
+			e.seal = &sealInfo{alg: *we.Alg}
+		}
+	} else {
+		e.raw = &rawDocument{head: sr.doc[:sr.keyAt], tail: sr.doc[sr.keyAt:]}
+		if sr.keyData == nil {
+			e.dropped = true
+		}
+		if e.seal, err = sealOfEntry(op, role, we, e.keyData); err != nil {
+			return nil, err
+		}
 	}
 
 	// Parameters: ours from our member, enVector's from the entry metadata.
@@ -218,9 +240,11 @@ func parseEnvelopeTree(sr *splitResult, tree map[string]any, want Role, kid stri
 		if e.params, err = parametersOfExtension(op, role, w.Extension, we.Metadata); err != nil {
 			return nil, err
 		}
-		in := digestInput(tree)
-		if w.Extension.Digest == nil || w.Extension.Digest.Type != digestType || w.Extension.Digest.Value != sha256b64(in) {
+		if w.Extension.Digest == nil || w.Extension.Digest.Type != digestType || w.Extension.Digest.Value != e.docDigest {
 			return nil, bad("the envector-keys digest does not match: the envelope was edited")
+		}
+		if err := readSetBinding(op, e, w.Extension); err != nil {
+			return nil, err
 		}
 		switch {
 		case e.sealed() && w.Extension.MAC == nil:
@@ -237,7 +261,7 @@ func parseEnvelopeTree(sr *splitResult, tree map[string]any, want Role, kid stri
 	} else if e.params, err = parametersOfEVIEntry(op, role, we.Metadata, e); err != nil {
 		return nil, err
 	}
-	if e.keyData != nil && !e.sealed() { // a sealed blob's layout was checked above
+	if e.keyData != nil && !e.sealed() && !tombstone { // a sealed blob's layout was checked above
 		if err := checkKeyData(role, e.params, e.keyData, false); err != nil {
 			return nil, bad("%s", err.(*Error).Msg)
 		}
@@ -252,10 +276,10 @@ func checkUsable(op, state, expiresAt string, opts ParseOptions) error {
 		return nil
 	}
 	if state != StateActive {
-		return Errorf(ErrCorrupt, op, "the key is %s, not active; only active keys are loaded for use (inspect shows it)", state)
+		return Errorf(ErrInactive, op, "the key is %s, not active; only active keys are loaded for use (inspect shows it)", state)
 	}
 	if t, err := time.Parse(time.RFC3339, expiresAt); err == nil && !time.Now().Before(t) {
-		return Errorf(ErrCorrupt, op, "the key expired at %s; expired keys are not loaded for use (inspect shows it)", expiresAt)
+		return Errorf(ErrInactive, op, "the key expired at %s; expired keys are not loaded for use (inspect shows it)", expiresAt)
 	}
 	return nil
 }
@@ -543,4 +567,49 @@ func jsonErrorText(err error) string {
 		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ")
 	}
 	return "malformed JSON"
+}
+
+// readSetBinding reads our key-set binding and the state's actor from our member.
+func readSetBinding(op string, e *envelope, x *wireExtension) error {
+	bad := func(format string, args ...any) error { return Errorf(ErrCorrupt, op, format, args...) }
+	if x.StateChangedBy != nil {
+		a := *x.StateChangedBy
+		e.actor = &a
+	}
+	if x.SetID == nil && x.SetVersion == nil && x.SetDigests == nil {
+		return nil // written before key sets were bound
+	}
+	if x.SetID == nil || x.SetVersion == nil || !setIDPattern.MatchString(*x.SetID) || *x.SetVersion < 1 {
+		return bad("envector_keys.set_id must be 32 lowercase hex characters and set_version a positive integer, both present")
+	}
+	e.set = &setBinding{id: *x.SetID, version: *x.SetVersion}
+	if !e.role.Secret() {
+		if x.SetDigests != nil {
+			return bad("a public %s records no set digests: the envelope was edited", e.role)
+		}
+		return nil
+	}
+	if x.SetDigests == nil {
+		return bad("a %s bound to a key set records the digests of its public keys; this one has none: the envelope was edited", e.role)
+	}
+	e.setDigests = map[Role]string{}
+	for name, v := range x.SetDigests {
+		r, ok := roleByName(name)
+		if !ok || r.Secret() || len(v) != sha256B64Len {
+			return bad("envector_keys.set_digests names %s; accepted: EncKey and EvalKey, each a base64 SHA-256", quoteShort(name))
+		}
+		e.setDigests[r] = v
+	}
+	return nil
+}
+
+var setIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func roleByName(name string) (Role, bool) {
+	for _, r := range AllRoles {
+		if r.String() == name {
+			return r, true
+		}
+	}
+	return 0, false
 }

@@ -242,7 +242,6 @@ func TestEnvelopeRejections(t *testing.T) {
 		{"unknown key format", SecKey, testKID, editDoc(t, sec, func(d, _ map[string]any) { d[extensionMember].(map[string]any)["key_format"] = "seal" }),
 			[]string{`key_format "seal"`}},
 		{"unknown state", SecKey, testKID, rebuilt(t, ks, SecKey, nil, setState("paused")), []string{"unknown state"}},
-		{"deactivated", SecKey, testKID, rebuilt(t, ks, SecKey, nil, setState(StateDeactivated)), []string{"deactivated, not active"}},
 		{"preparing", SecKey, testKID, rebuilt(t, ks, SecKey, nil, setState(StatePreparing)), []string{"preparing, not active"}},
 		{"expired", EncKey, testKID, rebuilt(t, ks, EncKey, nil, func(e *envelope) { e.expiresAt = "2026-01-01T00:00:00Z" }),
 			[]string{"expired at 2026-01-01T00:00:00Z"}},
@@ -375,7 +374,7 @@ func TestEnvelopeInactiveStates(t *testing.T) {
 	for _, state := range []string{StatePreparing, StateDeactivated, StateDestroyed} {
 		blob := rebuilt(t, ks, SecKey, nil, func(e *envelope) { e.state.Value = state })
 		_, err := parseOne(SecKey, testKID, blob, ParseOptions{})
-		require.ErrorIs(t, err, ErrCorrupt, state)
+		require.ErrorIs(t, err, ErrInactive, state)
 		require.Contains(t, err.Error(), state, state)
 
 		back, err := parseOne(SecKey, testKID, blob, ParseOptions{AllowInactive: true})
@@ -390,7 +389,7 @@ func TestEnvelopeInactiveStates(t *testing.T) {
 	}
 	expired := rebuilt(t, ks, SecKey, nil, func(e *envelope) { e.expiresAt = "2020-01-01T00:00:00Z" })
 	_, err := parseOne(SecKey, testKID, expired, ParseOptions{})
-	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, ErrInactive)
 	require.Contains(t, err.Error(), "expired")
 	_, err = parseOne(SecKey, testKID, expired, ParseOptions{AllowInactive: true})
 	require.NoError(t, err)

@@ -272,9 +272,23 @@ func mixedKeySet(t *testing.T, p Parameters, foreign Role) *KeySet {
 		require.NoError(t, err)
 		blobs[r] = b
 	}
-	ks, err := ParseKeySet(testKID, blobs, ParseOptions{})
-	require.NoError(t, err, "each envelope is intact; only Verify can tell")
-	return ks
+	_, err := ParseKeySet(testKID, blobs, ParseOptions{})
+	require.ErrorIs(t, err, ErrCorrupt, "the set binding tells the %s is foreign", foreign)
+	require.Contains(t, err.Error(), "key set")
+	// Files without a binding (enVector's, or older ones): each envelope is intact, and
+	// only Verify can tell.
+	mixed := &KeySet{id: mine.id, params: mine.params}
+	for _, r := range AllRoles {
+		from := mine
+		if r == foreign {
+			from = theirs
+		}
+		e := *from.envs[r]
+		e.set, e.setDigests = nil, nil
+		mixed.envs[r] = &e
+	}
+	require.NoError(t, mixed.checkBinding())
+	return mixed
 }
 
 func TestVerify(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +52,12 @@ type GenerateOptions struct {
 	Requester Requester
 	// Now is the creation time; zero = the current time.
 	Now time.Time
+	// Lifetime is how long the keys are usable: expires_at = created_at + Lifetime.
+	// Zero = enVector's 43,800 hours (5 years); accepted: 1 hour to 100 years.
+	Lifetime time.Duration
+	// Version is the key set's version under its key id: 1 for a new key id (zero
+	// means 1), one more than the current one for a rotation (see store.Rotate).
+	Version int
 	// Progress, if set, is called after each CKKS key is made (from several goroutines,
 	// one call at a time).
 	Progress func(done, total int)
@@ -78,6 +85,12 @@ func Generate(opts GenerateOptions) (*KeySet, error) {
 	params, err := opts.Parameters.Check()
 	if err != nil {
 		return nil, err
+	}
+	if err := checkLifetime(opts.Lifetime); err != nil {
+		return nil, err
+	}
+	if opts.Version < 0 {
+		return nil, Errorf(ErrInvalidArgument, "keygen", "version %d; accepted: a positive number (0 means 1)", opts.Version)
 	}
 	rnd, err := newStreams(opts.Seed)
 	if err != nil {
@@ -119,9 +132,18 @@ func newKeySet(opts GenerateOptions, params Parameters, secData, encData, evalDa
 		req = DefaultRequester("sdk")
 	}
 	ks := &KeySet{id: opts.KeyID, params: params}
+	lifetime := opts.Lifetime
+	if lifetime == 0 {
+		lifetime = keyLifetime
+	}
+	var setID [16]byte
+	if _, err := io.ReadFull(rnd.prng(labelSetID), setID[:]); err != nil {
+		return nil, Wrap(ErrInternal, "keygen", err, "set id")
+	}
+	set := &setBinding{id: hex.EncodeToString(setID[:]), version: max(opts.Version, 1)}
 	base := &envelope{
 		kid: opts.KeyID, params: params, keyVersion: eviKeyVersion,
-		createdAt: created, expiresAt: now.Add(keyLifetime).Format(timeLayout),
+		createdAt: created, expiresAt: now.Add(lifetime).Format(timeLayout),
 		state:     keyState{Value: StateActive, UpdatedAt: created},
 		requester: req,
 	}
@@ -130,6 +152,7 @@ func newKeySet(opts GenerateOptions, params Parameters, secData, encData, evalDa
 		e.role = r
 		ks.envs[r] = e.withKeyData(data, nil)
 	}
+	defer ks.bind(set)
 	add(SecKey, secData)
 	add(EncKey, encData)
 	if evalData != nil {
@@ -212,7 +235,71 @@ func ReadKeySet(keyID string, sources map[Role]EnvelopeSource, opts ParseOptions
 		}
 		ks.params = merged
 	}
+	if err := ks.checkBinding(); err != nil {
+		return fail(err)
+	}
 	return ks, nil
+}
+
+// bind gives every envelope of ks (a key set being made) the binding set, each
+// secret recording the digests of ks's public envelopes.
+func (ks *KeySet) bind(set *setBinding) {
+	digests := publicDigests(&ks.envs)
+	for r, e := range ks.envs {
+		if e == nil {
+			continue
+		}
+		b := &setBinding{id: set.id, version: set.version}
+		if Role(r).Secret() {
+			b.digests = digests
+		}
+		e.set, e.setDigests = b, nil
+	}
+}
+
+// checkBinding refuses envelopes that are not of one key set: every envelope bound to
+// a set must name the same set, and each public envelope must be the one every bound
+// secret records. (Unkeyed on its own; under a sealed secret's MAC it is keyed.)
+func (ks *KeySet) checkBinding() error {
+	var first *envelope
+	for _, r := range AllRoles {
+		e := ks.envs[r]
+		if e == nil || e.set == nil {
+			continue
+		}
+		if first == nil {
+			first = e
+			continue
+		}
+		if e.set.id != first.set.id || e.set.version != first.set.version {
+			return Errorf(ErrCorrupt, "keyset", "the %s of key %q belongs to key set %s version %d, the %s to key set %s version %d: the files are from different key sets (one was replaced or moved in)", r, ks.id, e.set.id, e.set.version, first.role, first.set.id, first.set.version)
+		}
+	}
+	for _, sr := range []Role{SecKey, MetadataKey} {
+		s := ks.envs[sr]
+		if s == nil {
+			continue
+		}
+		recorded := s.recordedDigests()
+		for _, pr := range []Role{EncKey, EvalKey} {
+			p := ks.envs[pr]
+			if p == nil || recorded == nil {
+				continue
+			}
+			if want, ok := recorded[pr]; !ok || want != p.envelopeDigest() {
+				return Errorf(ErrCorrupt, "keyset", "the %s of key %q is not the one its %s was made with: it was edited (state, times, requester, parameters or key bytes) or comes from another key set", pr, ks.id, sr)
+			}
+		}
+	}
+	return nil
+}
+
+// checkLifetime accepts 1 hour to 100 years (zero: the default).
+func checkLifetime(d time.Duration) error {
+	if d != 0 && (d < time.Hour || d > 100*365*24*time.Hour) {
+		return Errorf(ErrInvalidArgument, "keygen", "lifetime %s; accepted: 1 hour to 100 years (default 43800h, 5 years)", d)
+	}
+	return nil
 }
 
 // mergeParameters combines what two envelopes of one set say: enVector's envelopes

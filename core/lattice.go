@@ -24,6 +24,7 @@ const (
 	labelPublic   = "enckey"
 	labelRelin    = "evalkey/relin"
 	labelMetadata = "metadatakey"
+	labelSetID    = "set-id"
 )
 
 func labelGalois(galEl uint64) string { return fmt.Sprintf("evalkey/galois/%d", galEl) }
