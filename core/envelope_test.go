@@ -242,9 +242,6 @@ func TestEnvelopeRejections(t *testing.T) {
 		{"unknown key format", SecKey, testKID, editDoc(t, sec, func(d, _ map[string]any) { d[extensionMember].(map[string]any)["key_format"] = "seal" }),
 			[]string{`key_format "seal"`}},
 		{"unknown state", SecKey, testKID, rebuilt(t, ks, SecKey, nil, setState("paused")), []string{"unknown state"}},
-		{"preparing", SecKey, testKID, rebuilt(t, ks, SecKey, nil, setState(StatePreparing)), []string{"preparing, not active"}},
-		{"expired", EncKey, testKID, rebuilt(t, ks, EncKey, nil, func(e *envelope) { e.expiresAt = "2026-01-01T00:00:00Z" }),
-			[]string{"expired at 2026-01-01T00:00:00Z"}},
 		// encoding/json matches names case-insensitively and keeps the last of two
 		// repeated names; neither is accepted.
 		{"case variant of kid", SecKey, testKID, rawEdit(t, sec, `"kid":`, `"KID":`), []string{"missing fields: kid"}},
