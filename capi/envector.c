@@ -60,16 +60,18 @@ static void wipe(void *p, size_t n) {
  * stale pointer never touches the buffer that now lives there. Two threads freeing the
  * same buffer at once: one wins, the other gets the error.
  *
- * A pointer is only a caller's token for its buffer, so a stale pointer equal to a live
- * one cannot be told from it: the library must never hand out an address again while
- * it holds the memory. It holds the memory of the reuse cache below, and re-issues
- * such a block with its header one step further in (REUSE_STEP bytes), so every
- * buffer cut from one block has a new address, never that of one freed before; a
- * block with no step left is freed rather than kept. So a double free is always
- * detected while the library holds the memory. Memory the library gave back to malloc
- * is out of its sight: malloc may return the same address for a later buffer, and a
- * stale pointer to it is then that buffer's pointer (the header calls a double free
- * undefined behaviour for this reason). */
+ * A pointer is the caller's only token for its buffer, so a stale pointer equal to a
+ * live one cannot be told from it: the library must never hand out an address again
+ * while it holds the memory. It holds the blocks of the reuse cache below (the one
+ * just freed always, when it has room for another buffer like it), and cuts each new
+ * buffer from such a block one REUSE_STEP further in than the last, so no address of
+ * a block is handed out twice; a block with no step left is freed, not kept. So a
+ * double free is always detected while the library holds the memory: in particular
+ * freeing a buffer twice with buffers made in between. (A per-buffer serial number in
+ * the header would not help: the caller passes back only the address.) Memory given
+ * back to malloc is out of the library's sight: malloc may return the same address
+ * for a later buffer, and a stale pointer to it is then that buffer's pointer (which
+ * is why the header calls freeing twice undefined behaviour). */
 
 /* The live set: an open-addressing hash set of data pointers (linear probing,
  * backward-shift deletion, at most half full), grown on demand and never shrunk, so
@@ -189,13 +191,16 @@ static buffer_header *buffer_take(size_t n) {
 }
 
 /* buffer_keep keeps the block of h (a public buffer no longer live) with its next
- * header one step further in, in place of an empty slot or the one with the least
- * room when that is less than this block's. It returns the block to free: the one it
- * displaced, h's own when that is not kept, or NULL. Called with buffers_mu held. */
+ * header one step further in, in an empty slot or in place of the kept block with the
+ * least room, and returns the block to free: the one it displaced, h's own when that
+ * has no room for another buffer like h, or NULL. The block just freed is always kept
+ * when it has room, so the next buffer of its size is cut from it (at a new address)
+ * rather than from malloc, which might hand back the address just freed. Called with
+ * buffers_mu held. */
 static void *buffer_keep(buffer_header *h) {
 	void *block = (char *)h - h->offset;
 	uint64_t least = h->size > REUSE_MIN ? h->size : REUSE_MIN;
-	if (h->capacity < REUSE_STEP + least) return block; /* no room for another like it */
+	if (h->capacity < REUSE_STEP + least) return block;
 	buffer_header *next = h + 1; /* REUSE_STEP further in */
 	uint64_t capacity = h->capacity - REUSE_STEP, offset = h->offset + REUSE_STEP;
 	wipe(h, sizeof *h);
@@ -203,18 +208,14 @@ static void *buffer_keep(buffer_header *h) {
 	next->size = 0;
 	next->capacity = capacity;
 	next->offset = offset;
-	int slot = -1;
+	int slot = 0;
 	for (int i = 0; i < REUSE_SLOTS; i++) {
 		if (reuse[i].next == NULL) {
 			slot = i;
 			break;
 		}
-		if (reuse[i].next->capacity < capacity &&
-		    (slot < 0 || reuse[i].next->capacity < reuse[slot].next->capacity)) {
-			slot = i;
-		}
+		if (reuse[i].next->capacity < reuse[slot].next->capacity) slot = i;
 	}
-	if (slot < 0) return block;
 	void *out = reuse[slot].block;
 	reuse[slot].block = block;
 	reuse[slot].next = next;

@@ -41,7 +41,14 @@ func TestGenerateEVI(t *testing.T) {
 			require.NoError(t, err, name)
 			require.Equal(t, "evi", back.Parameters().Preset.KeyFormat(), name)
 			require.Equal(t, p.EvalMode, back.Parameters().EvalMode, name)
-			rep, err := back.Verify(kek)
+			var given *KEK
+			if set == sealed {
+				given = kek
+			} else {
+				_, err := back.Verify(kek)
+				require.ErrorIs(t, err, ErrInvalidArgument, "%s: a KEK proves nothing about an unsealed set", name)
+			}
+			rep, err := back.Verify(given)
 			require.NoError(t, err, name)
 			require.Equal(t, "evi", rep.KeyFormat)
 			require.Equal(t, 1024, rep.HammingWeight, "%s: enVector's secrets have 1,024 non-zero coefficients", name)

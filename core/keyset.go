@@ -490,12 +490,14 @@ func (ks *KeySet) wipeNew(orig *KeySet) {
 	}
 }
 
-// Wipe zeroes the key data of the secret roles this key set holds. Blobs already
-// returned are the caller's. The key set must not be used afterwards.
+// Wipe zeroes the key data of the secret roles this key set holds, and the MAC keys of
+// its sealed ones. Blobs already returned are the caller's. The key set must not be
+// used afterwards.
 func (ks *KeySet) Wipe() {
 	for r, e := range ks.envs {
 		if e != nil && Role(r).Secret() {
 			wipe(e.keyData)
+			wipe(e.macKey)
 		}
 	}
 }
@@ -515,6 +517,16 @@ type EntryInfo struct {
 	ExpiresAt  string
 	State      string
 	Requester  Requester
+	// StateReason and StateUpdatedAt are the reason and time of the last state change
+	// ("" and the creation time when none was made); StateChangedBy who made it.
+	StateReason    string
+	StateUpdatedAt string
+	StateChangedBy *Requester
+	// SetID and SetVersion bind the envelopes of one key set (SetID "" when the
+	// envelope carries no binding: enVector's files, older ones).
+	SetID      string
+	SetVersion int
+	Tombstone  bool // a destroyed secret: its key data was erased
 }
 
 // Info describes each key the set holds, in role order.
@@ -529,6 +541,17 @@ func (ks *KeySet) Info() []EntryInfo {
 		}
 		if e.sealed() {
 			info.SealAlg = e.seal.alg
+		}
+		if e.state.Reason != nil {
+			info.StateReason = *e.state.Reason
+		}
+		info.StateUpdatedAt, info.Tombstone = e.state.UpdatedAt, e.tombstone
+		if e.actor != nil {
+			a := *e.actor
+			info.StateChangedBy = &a
+		}
+		if e.set != nil {
+			info.SetID, info.SetVersion = e.set.id, e.set.version
 		}
 		out = append(out, info)
 	}

@@ -167,7 +167,7 @@ func sealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 		blob, alg = buildSealedMetadataKey(iv, tag, ct), sealAlgMetadata
 	}
 	s := e.withKeyData(blob, &sealInfo{alg: alg, iv: iv, tag: bytes.Clone(tag)})
-	s.mac = envelopeMAC(kek, digestInput(s.document()))
+	s.macKey = kek.macKey() // the MAC is computed when the envelope is laid out
 	return s, nil
 }
 
@@ -179,6 +179,9 @@ func unsealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 	}
 	if e.dialect == DialectLegacy {
 		return unsealLegacyEnvelope(e, kek)
+	}
+	if e.tombstone {
+		return nil, Errorf(ErrInactive, "unseal", "the %s of key %q is destroyed: its key data was erased", e.role, e.kid)
 	}
 	var iv, tag, ct []byte
 	var err error
@@ -196,19 +199,38 @@ func unsealEnvelope(e *envelope, kek *KEK) (*envelope, error) {
 	if err != nil {
 		return nil, Errorf(ErrAuth, "unseal", "%s of key %q does not unseal: wrong KEK, or the sealed data was altered", e.role, e.kid)
 	}
-	if e.dialect == DialectOurs {
-		in := e.macInput
-		if in == nil {
-			in = digestInput(e.document())
-		}
-		if !hmac.Equal([]byte(e.mac), []byte(envelopeMAC(kek, in))) {
-			wipe(plain)
-			return nil, Errorf(ErrAuth, "unseal", "the envelope of %s of key %q does not authenticate under this KEK: it was edited (key id, role, parameters, times, state or requester) after it was sealed", e.role, e.kid)
-		}
+	if err := e.checkMAC(kek); err != nil {
+		wipe(plain)
+		return nil, err
 	}
 	if err := checkKeyData(e.role, e.params, plain, false); err != nil {
 		wipe(plain)
 		return nil, err
 	}
 	return e.withKeyData(plain, nil), nil
+}
+
+// checkMAC checks the MAC of a sealed secret of ours under kek: it covers every field
+// of the envelope, and through the set digests every field of the set's public
+// envelopes. An envelope sealed in this process, or not of ours, has nothing to check.
+func (e *envelope) checkMAC(kek *KEK) error {
+	if e.dialect != DialectOurs || !e.sealed() {
+		return nil
+	}
+	ok := false
+	if e.macKey != nil { // sealed in this process: was it under this KEK?
+		key := kek.macKey()
+		ok = hmac.Equal(key, e.macKey)
+		wipe(key)
+	} else {
+		in := e.macInput
+		if in == nil {
+			in = digestInput(e.document())
+		}
+		ok = hmac.Equal([]byte(e.mac), []byte(envelopeMAC(kek, in)))
+	}
+	if !ok {
+		return Errorf(ErrAuth, "unseal", "the envelope of the %s of key %q does not authenticate under this KEK: wrong KEK, or the envelope or its key set was edited (state, times, requester, parameters, set) after it was sealed", e.role, e.kid)
+	}
+	return nil
 }

@@ -246,6 +246,9 @@ func (ks *KeySet) Verify(kek *KEK) (*Report, error) {
 		return nil, Errorf(ErrNotFound, op, "key %q needs SecKey, EncKey and EvalKey to be verified; it holds %v", ks.id, ks.Roles())
 	}
 	plain := ks
+	if kek != nil && !ks.Sealed() {
+		return nil, Errorf(ErrInvalidArgument, op, "the secret keys of key %q are not sealed, so a KEK proves nothing about them; verify it without a KEK", ks.id)
+	}
 	if ks.Sealed() {
 		if kek == nil {
 			return nil, Errorf(ErrInvalidArgument, op, "the secret keys of key %q are sealed; a KEK is needed to verify them", ks.id)

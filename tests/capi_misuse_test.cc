@@ -2,9 +2,13 @@
 // the out-parameters untouched, and never crashes.
 #include "test_util.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <random>
+#include <thread>
 
 using namespace envtest;
 
@@ -518,6 +522,135 @@ TEST_F(Misuse, ForeignBuffer) {
   std::vector<uint8_t> mem(64, 0);
   EXPECT_EQ(envector_bytes_free(mem.data() + 32), ENVECTOR_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(envector_string_free(reinterpret_cast<char *>(mem.data() + 32)), ENVECTOR_ERR_INVALID_ARGUMENT);
+}
+
+// A metadata token of a 256 KiB text: a public buffer of ~350 KB, which the library keeps
+// for reuse when it is freed (as it keeps EvalKey blobs), made cheaply at any parameters.
+char *big_token(const envector_keyset *ks) {
+  static const std::string text(256 * 1024, 'x');
+  char *token = nullptr;
+  Err err;
+  EXPECT_EQ(envector_metadata_encrypt(ks, reinterpret_cast<const uint8_t *>(text.data()), text.size(),
+                                      nullptr, 0, &token, err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  return token;
+}
+
+TEST_F(Misuse, DoubleFreeOfAReusedBuffer) {
+  // Freed, its memory handed out again, freed again: the second free is refused and
+  // leaves the buffer now living there alone, however many were made in between.
+  char *a = big_token(ks.get());
+  ASSERT_NE(a, nullptr);
+  ASSERT_GT(std::strlen(a), size_t{256 * 1024});
+  ASSERT_EQ(envector_string_free(a), ENVECTOR_OK);
+  char *b = big_token(ks.get()); // cut from a's memory, at another address
+  ASSERT_NE(b, nullptr);
+  const std::string b_text = b;
+  EXPECT_NE(b, a);
+  EXPECT_EQ(envector_string_free(a), ENVECTOR_ERR_INVALID_ARGUMENT);
+  char *c = big_token(ks.get()); // b's memory was not put back for reuse
+  ASSERT_NE(c, nullptr);
+  const std::string c_text = c;
+  EXPECT_NE(c, b);
+  EXPECT_EQ(b_text, b); // tokens differ (random IVs): an overwrite would show
+  EXPECT_NE(c_text, b_text);
+  EXPECT_EQ(envector_bytes_free(reinterpret_cast<uint8_t *>(a)), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_string_free(b), ENVECTOR_OK);
+  EXPECT_EQ(envector_string_free(b), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(c_text, c);
+  EXPECT_EQ(envector_string_free(c), ENVECTOR_OK);
+  EXPECT_EQ(envector_string_free(c), ENVECTOR_ERR_INVALID_ARGUMENT);
+
+  // Round after round (past the ~128 buffers one kept block serves before it is freed
+  // for a new one), the buffer freed last never comes back at its old address, and
+  // freeing it again is refused.
+  char *prev = big_token(ks.get());
+  ASSERT_NE(prev, nullptr);
+  ASSERT_EQ(envector_string_free(prev), ENVECTOR_OK);
+  for (int round = 0; round < 300; round++) {
+    char *t = big_token(ks.get());
+    ASSERT_NE(t, nullptr);
+    const std::string text = t;
+    ASSERT_NE(t, prev) << "round " << round;
+    ASSERT_EQ(envector_string_free(prev), ENVECTOR_ERR_INVALID_ARGUMENT) << "round " << round;
+    ASSERT_EQ(text, t) << "round " << round;
+    ASSERT_EQ(envector_string_free(t), ENVECTOR_OK);
+    prev = t;
+  }
+}
+
+TEST_F(Misuse, DoubleFreeOfSmallAndSecretBuffers) {
+  // Buffers that are never kept: small strings, secret blobs (zeroed and freed).
+  char *id = nullptr;
+  ASSERT_EQ(envector_keyset_id(ks.get(), &id, err.out()), ENVECTOR_OK);
+  ASSERT_EQ(envector_string_free(id), ENVECTOR_OK);
+  EXPECT_EQ(envector_string_free(id), ENVECTOR_ERR_INVALID_ARGUMENT);
+  uint8_t *sec = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(envector_keyset_blob(ks.get(), ENVECTOR_ROLE_SECKEY, &sec, &len, err.out()), ENVECTOR_OK);
+  ASSERT_EQ(envector_bytes_free(sec), ENVECTOR_OK);
+  EXPECT_EQ(envector_bytes_free(sec), ENVECTOR_ERR_INVALID_ARGUMENT);
+  char **ids = nullptr;
+  size_t n = 0;
+  ASSERT_EQ(envector_store_list(st.get(), &ids, &n, err.out()), ENVECTOR_OK);
+  ASSERT_EQ(envector_string_list_free(ids), ENVECTOR_OK);
+  EXPECT_EQ(envector_string_list_free(ids), ENVECTOR_ERR_INVALID_ARGUMENT);
+
+  // A pointer into a live buffer is not a buffer: refused, the buffer stays live.
+  char *token = big_token(ks.get());
+  ASSERT_NE(token, nullptr);
+  EXPECT_EQ(envector_string_free(token + 1), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_string_free(token + 64), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_string_free(token), ENVECTOR_OK);
+}
+
+TEST_F(Misuse, DoubleFreesAmongManyLiveBuffers) {
+  // A thousand live buffers, freed in a shuffled order, each then freed again: every
+  // second free is refused and no other buffer is touched.
+  std::vector<char *> ids(1000, nullptr);
+  for (char *&id : ids) ASSERT_EQ(envector_keyset_id(ks.get(), &id, err.out()), ENVECTOR_OK);
+  std::vector<size_t> order(ids.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(42));
+  std::vector<bool> freed(ids.size(), false);
+  for (size_t k = 0; k < order.size(); k++) {
+    size_t i = order[k];
+    ASSERT_STREQ(ids[i], "misuse");
+    ASSERT_EQ(envector_string_free(ids[i]), ENVECTOR_OK) << k;
+    freed[i] = true;
+    ASSERT_EQ(envector_string_free(ids[i]), ENVECTOR_ERR_INVALID_ARGUMENT) << k;
+    if (k % 97 == 0) { // the others are all still live and intact
+      for (size_t j = 0; j < ids.size(); j++) {
+        if (!freed[j]) {
+          ASSERT_STREQ(ids[j], "misuse");
+        }
+      }
+    }
+  }
+}
+
+TEST_F(Misuse, ConcurrentFreesOfOneBuffer) {
+  // Threads freeing the same buffer at once: exactly one succeeds.
+  for (int round = 0; round < 50; round++) {
+    char *token = round % 2 == 0 ? big_token(ks.get()) : nullptr;
+    if (token == nullptr) {
+      ASSERT_EQ(envector_keyset_id(ks.get(), &token, err.out()), ENVECTOR_OK);
+    }
+    std::atomic<int> ready{0}, ok{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++) {
+      threads.emplace_back([&] {
+        ready++;
+        while (ready.load() < 4) std::this_thread::yield();
+        int rc = envector_string_free(token);
+        (rc == ENVECTOR_OK ? ok : refused)++;
+      });
+    }
+    for (auto &th : threads) th.join();
+    EXPECT_EQ(ok.load(), 1) << "round " << round;
+    EXPECT_EQ(refused.load(), 3) << "round " << round;
+  }
 }
 
 } // namespace

@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 nm --defined-only "$lib" | awk '$2 ~ /^[tT]$/ && $3 !~ /[.:]/ { print $3 }' |
-  grep -v -E '^(envector_.*|envectorc_.*|buffer_free|wipe|finish)$' | sort -u |
+  grep -v -E '^(envector_.*|envectorc_.*|buffer_.*|live_.*|wipe|finish)$' | sort -u |
   awk '{ for (n = 1; n <= 32; n *= 2)
            printf "{\n   go-asm-%s-addr%d\n   Memcheck:Addr%d\n   fun:%s\n}\n", $0, n, n, $0 }' \
   > "$work/asm.supp"

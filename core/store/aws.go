@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,10 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
@@ -112,13 +113,23 @@ type AWSConfig struct {
 // multipart upload and removes what this call created (secrets without a recovery
 // window), and only that.
 //
-// Errors name the bucket, object or secret and the AWS error code, and map to
+// Every save has a random token: the version id (ClientRequestToken) of its secrets and
+// the user metadata x-amz-meta-envector-save of its objects. When the answer to a call
+// is lost and the SDK's retry is refused because the first attempt succeeded (S3's
+// PreconditionFailed against the save's own object, say), the token shows the object or
+// secret is the save's own: the call succeeded. When the outcome stays unknown, the
+// rollback removes what carries the token. So a save ends with the whole key set stored
+// or nothing of it, unless AWS cannot be reached to remove what it wrote; then the error
+// says what is left.
+//
+// Errors name the call, the bucket, object or secret and the AWS error code, and map to
 // core.ErrNotFound (missing bucket, object or secret), core.ErrExists, core.ErrAuth
 // (missing, invalid or expired credentials, or access denied) or core.ErrRemote. They
 // never carry key material. The IAM permissions used: s3:PutObject, s3:GetObject,
-// s3:DeleteObject, s3:ListBucket, s3:AbortMultipartUpload, secretsmanager:CreateSecret,
-// GetSecretValue, DescribeSecret and DeleteSecret. An AWS store is safe for concurrent
-// use.
+// s3:DeleteObject, s3:ListBucket, s3:AbortMultipartUpload,
+// s3:ListBucketMultipartUploads (only after a retried CreateMultipartUpload),
+// secretsmanager:CreateSecret, GetSecretValue, DescribeSecret, DeleteSecret and
+// ListSecrets (List and ListSets). An AWS store is safe for concurrent use.
 type AWS struct {
 	region, bucket, prefix string
 	recoveryDays           int
@@ -299,15 +310,60 @@ func (a *AWS) remoteError(op string, err error, call, what string) error {
 
 // --- saving ---
 
+// saveTokenKey names the user metadata (x-amz-meta-envector-save) every object of a
+// save carries: the save's random token, which is also the version id
+// (ClientRequestToken) of the secrets it creates. It tells this save's objects and
+// secrets from anyone else's when a call's outcome is unknown: an attempt whose answer
+// was lost may have succeeded, and the SDK's retry of it is then refused (S3 answers
+// PreconditionFailed to If-None-Match: *, Secrets Manager may answer
+// ResourceExistsException) although the object or secret is this save's own.
+const saveTokenKey = "envector-save"
+
 // saveUndo records what one Save created (or may have created), so a failure removes
 // exactly that.
 type saveUndo struct {
+	token  string // this save's token (see saveTokenKey)
+	locked bool   // this save created SecKey's secret: no other save of the key id gets past it
+
 	mu      sync.Mutex
 	secrets []string          // created secrets
-	maybeSM map[string]string // secret name -> our ClientRequestToken, outcome unknown
+	maybeSM map[string]bool   // secrets that may have been created (outcome unknown)
 	objects []string          // created object keys
-	maybeS3 map[string]string // object key -> quoted ETag of our bytes ("" if not known), outcome unknown
+	maybeS3 map[string]int64  // object key -> size of our object, outcome unknown
 	uploads map[string]string // object key -> id of our multipart upload, not completed
+	strays  map[string]bool   // object keys for which an upload may have been started with its answer lost
+}
+
+func newSaveUndo() *saveUndo {
+	var tok [16]byte
+	rand.Read(tok[:])
+	return &saveUndo{token: hex.EncodeToString(tok[:]), maybeSM: map[string]bool{}, maybeS3: map[string]int64{},
+		uploads: map[string]string{}, strays: map[string]bool{}}
+}
+
+func (u *saveUndo) madeSecret(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.secrets = append(u.secrets, name)
+}
+
+func (u *saveUndo) maybeSecret(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.maybeSM[name] = true
+}
+
+func (u *saveUndo) madeObject(key string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.objects = append(u.objects, key)
+	delete(u.uploads, key) // completed
+}
+
+func (u *saveUndo) maybeObject(key string, size int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.maybeS3[key] = size
 }
 
 // Save stores every role ks holds (see AWS): secrets first, then objects. A secret
@@ -357,7 +413,7 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 		}
 	}
 
-	undo := &saveUndo{maybeSM: map[string]string{}, maybeS3: map[string]string{}, uploads: map[string]string{}}
+	undo := newSaveUndo()
 	defer func() {
 		if err != nil {
 			if uerr := a.undoSave(ctx, undo); uerr != nil {
@@ -377,6 +433,7 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 			return err
 		}
 	}
+	undo.locked = ks.Has(core.SecKey)
 	marshalled.Wait()
 	if err := errors.Join(marshalErrs...); err != nil {
 		return err
@@ -407,46 +464,79 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 	return errors.Join(errs...)
 }
 
+// createSecret creates role r's secret, with the save's token as its version id. A
+// retry of CreateSecret whose first attempt succeeded with its answer lost is answered
+// with success when the token and value are the same (AWS documents this, and moto
+// does it); should it be refused with ResourceExistsException instead, the secret is
+// still recognised as this save's by the token.
 func (a *AWS) createSecret(ctx context.Context, op, keyID string, r core.Role, blob []byte, undo *saveUndo) error {
 	name := a.SecretName(keyID, r)
-	var tok [16]byte
-	rand.Read(tok[:])
-	token := hex.EncodeToString(tok[:])
 	_, err := a.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:               aws.String(name),
 		SecretString:       aws.String(string(blob)),
-		ClientRequestToken: aws.String(token),
+		ClientRequestToken: aws.String(undo.token),
 		Description:        aws.String(fmt.Sprintf("enVector %s of key set %s (envelope JSON)", r, keyID)),
 	})
-	code := errorCode(err)
-	switch {
-	case err == nil:
-		undo.mu.Lock()
-		undo.secrets = append(undo.secrets, name)
-		undo.mu.Unlock()
+	if err == nil {
+		undo.madeSecret(name)
 		return nil
+	}
+	switch code := errorCode(err); {
 	case code == "ResourceExistsException" || code == "InvalidRequestException":
 		// AWS answers InvalidRequestException for a name scheduled for deletion.
-		return a.secretTaken(ctx, op, keyID, name, err)
-	case code == "":
-		undo.mu.Lock()
-		undo.maybeSM[name] = token
-		undo.mu.Unlock()
+		return a.secretTaken(ctx, op, keyID, name, err, undo)
+	case !refusedOutright(code):
+		// An earlier attempt may have created it (its answer lost, and the retries
+		// failed otherwise): undoSave looks for the token.
+		undo.maybeSecret(name)
 	}
 	return a.remoteError(op, err, "Secrets Manager CreateSecret", "secret "+name)
 }
 
-// secretTaken explains why secret name cannot be created: it exists, or it is
-// scheduled for deletion.
-func (a *AWS) secretTaken(ctx context.Context, op, keyID, name string, cause error) error {
+// refusedOutright reports whether an AWS error code says the request was refused as
+// such (credentials, permissions, a missing bucket), so that no attempt of it can have
+// been carried out.
+func refusedOutright(code string) bool {
+	return authCodes[code] || code == "NoSuchBucket"
+}
+
+// secretTaken handles a CreateSecret refused because the name is taken: by this save
+// (an attempt whose answer was lost made it; then it is this save's and nil is
+// returned), by a secret scheduled for deletion, or by another key set.
+func (a *AWS) secretTaken(ctx context.Context, op, keyID, name string, cause error, undo *saveUndo) error {
 	d, derr := a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
-	if derr == nil && d.DeletedDate != nil {
+	switch {
+	case derr == nil && d.DeletedDate == nil && hasVersion(d, undo.token):
+		undo.madeSecret(name)
+		return nil
+	case derr == nil && d.DeletedDate != nil:
 		return scheduledError(op, keyID, name, *d.DeletedDate, cause)
-	}
-	if derr == nil || errorCode(cause) == "ResourceExistsException" {
+	case derr == nil || (errorCode(derr) == "ResourceNotFoundException" && errorCode(cause) == "ResourceExistsException"):
 		return core.Wrap(core.ErrExists, op, cause, "secret %s already exists: key set %q is already stored in region %s; keys are never overwritten (choose another key id, or delete the old key set)", name, keyID, a.region)
+	case errorCode(derr) == "ResourceNotFoundException":
+		return a.remoteError(op, cause, "Secrets Manager CreateSecret", "secret "+name)
+	default:
+		undo.maybeSecret(name)
+		return withNote(a.remoteError(op, cause, "Secrets Manager CreateSecret", "secret "+name),
+			fmt.Sprintf("Secrets Manager DescribeSecret, asked whether this save created it, failed too (%s)", codeOr(derr)))
 	}
-	return a.remoteError(op, cause, "Secrets Manager CreateSecret", "secret "+name)
+}
+
+// hasVersion reports whether a described secret has a version whose id is token.
+func hasVersion(d *secretsmanager.DescribeSecretOutput, token string) bool {
+	_, ok := d.VersionIdsToStages[token]
+	return ok
+}
+
+// withNote adds a sentence to the message of a *core.Error.
+func withNote(err error, note string) error {
+	var ce *core.Error
+	if !errors.As(err, &ce) {
+		return fmt.Errorf("%w; %s", err, note)
+	}
+	c := *ce
+	c.Msg += "; " + note
+	return &c
 }
 
 // scheduledError says that secret name cannot be created because it is scheduled for
@@ -486,19 +576,58 @@ func (a *AWS) putObject(ctx context.Context, op, keyID string, r core.Role, blob
 		Body:          bytes.NewReader(blob),
 		ContentLength: aws.Int64(int64(len(blob))),
 		ContentType:   aws.String("application/json"),
+		Metadata:      map[string]string{saveTokenKey: undo.token},
 		IfNoneMatch:   aws.String("*"),
 	})
-	undo.mu.Lock()
-	defer undo.mu.Unlock()
 	if err == nil {
-		undo.objects = append(undo.objects, key)
+		undo.madeObject(key)
 		return nil
 	}
-	if errorCode(err) == "" {
-		sum := md5.Sum(blob)
-		undo.maybeS3[key] = `"` + hex.EncodeToString(sum[:]) + `"`
+	return a.putFailed(ctx, op, "S3 PutObject", key, int64(len(blob)), err, undo)
+}
+
+// putFailed settles a failed PutObject or CompleteMultipartUpload (call) of object key,
+// size bytes. An attempt whose answer was lost may have made the object, and the SDK's
+// retry of it then fails although the object is this save's: If-None-Match: * answers
+// PreconditionFailed, a completed upload NoSuchUpload, or the retries fail otherwise.
+// So unless AWS refused the call outright, HeadObject tells: an object with this save's
+// token and size is this save's, and the call succeeded after all (nil). Otherwise the
+// call's error is returned; if HeadObject failed too, undoSave looks again.
+func (a *AWS) putFailed(ctx context.Context, op, call, key string, size int64, cause error, undo *saveUndo) error {
+	url := fmt.Sprintf("s3://%s/%s", a.bucket, key)
+	err := a.remoteError(op, cause, call, url)
+	if refusedOutright(errorCode(cause)) {
+		return err
 	}
-	return a.remoteError(op, err, "S3 PutObject", fmt.Sprintf("s3://%s/%s", a.bucket, key))
+	ours, herr := a.ownObject(ctx, key, size, undo.token)
+	switch {
+	case ours:
+		undo.madeObject(key)
+		return nil
+	case herr != nil:
+		undo.maybeObject(key, size)
+		return withNote(err, fmt.Sprintf("S3 HeadObject, asked whether this save made the object, failed too (%s)", codeOr(herr)))
+	}
+	return err
+}
+
+// ownObject reports whether object key exists and is this save's: it carries the
+// save's token and is size bytes. herr is a failure to find out (a missing object is
+// none).
+func (a *AWS) ownObject(ctx context.Context, key string, size int64, token string) (ours bool, herr error) {
+	h, err := a.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)})
+	if err != nil {
+		if notFoundCodes[errorCode(err)] {
+			return false, nil
+		}
+		return false, err
+	}
+	for k, v := range h.Metadata {
+		if strings.EqualFold(k, saveTokenKey) {
+			return v == token && aws.ToInt64(h.ContentLength) == size, nil
+		}
+	}
+	return false, nil
 }
 
 // putObjectMultipart writes role r's envelope (size bytes) as a multipart upload, the
@@ -518,16 +647,35 @@ func (a *AWS) putObjectMultipart(ctx context.Context, op, keyID string, r core.R
 		Key:               aws.String(key),
 		ContentType:       aws.String("application/json"),
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+		Metadata:          map[string]string{saveTokenKey: undo.token},
 	})
 	if err != nil {
-		// An upload created with its answer lost holds no part: it costs nothing and
-		// no object comes of it.
+		// An attempt whose answer was lost may have started an upload (holding no
+		// part): undoSave aborts it.
+		if !refusedOutright(errorCode(err)) {
+			undo.mu.Lock()
+			undo.strays[key] = true
+			undo.mu.Unlock()
+		}
 		return a.remoteError(op, err, "S3 CreateMultipartUpload", url)
 	}
 	uploadID := aws.ToString(created.UploadId)
 	undo.mu.Lock()
 	undo.uploads[key] = uploadID
 	undo.mu.Unlock()
+	if res, ok := retry.GetAttemptResults(created.ResultMetadata); ok && len(res.Results) > 1 {
+		// The call was retried: an earlier attempt may have started an upload whose
+		// answer was lost. It is aborted now (or by undoSave if that fails).
+		undo.mu.Lock()
+		undo.strays[key] = true
+		undo.mu.Unlock()
+		if left := a.abortStrays(ctx, key, undo); len(left) > 0 {
+			return core.Errorf(core.ErrRemote, op, "S3 CreateMultipartUpload %s was retried, and the uploads an earlier attempt may have started could not be aborted: %s", url, strings.Join(left, ", "))
+		}
+		undo.mu.Lock()
+		delete(undo.strays, key)
+		undo.mu.Unlock()
+	}
 
 	pr, pw := io.Pipe()
 	made := make(chan struct{})
@@ -629,37 +777,56 @@ func (a *AWS) putObjectMultipart(ctx context.Context, op, keyID string, r core.R
 		MpuObjectSize:   aws.Int64(size),
 		IfNoneMatch:     aws.String("*"),
 	})
-	undo.mu.Lock()
-	defer undo.mu.Unlock()
 	if err == nil {
-		delete(undo.uploads, key)
-		undo.objects = append(undo.objects, key)
+		undo.madeObject(key)
 		return nil
 	}
-	if errorCode(err) == "" {
-		undo.maybeS3[key] = multipartETag(parts)
-	}
-	return a.remoteError(op, err, "S3 CompleteMultipartUpload", url)
+	return a.putFailed(ctx, op, "S3 CompleteMultipartUpload", key, size, err, undo)
 }
 
-// multipartETag is the ETag S3 gives an object made of parts (when each part's ETag is
-// its MD5, as without SSE-KMS): the MD5 of the parts' MD5s, "-" and the number of
-// parts, quoted; "" when a part's ETag is not an MD5.
-func multipartETag(parts []types.CompletedPart) string {
-	h := md5.New()
-	for _, p := range parts {
-		sum, err := hex.DecodeString(strings.Trim(aws.ToString(p.ETag), `"`))
-		if err != nil || len(sum) != md5.Size {
-			return ""
+// abortStrays aborts the pending multipart uploads of object key other than this
+// save's own (in undo.uploads), which a retried CreateMultipartUpload may have left:
+// an attempt started one and its answer was lost. Uploads carry no token to tell whose
+// they are, so they are aborted only when this save holds the key id's lock (it
+// created SecKey's secret, so no other save of the key id is writing objects); else
+// they are listed, as what may be left. It returns what it could not abort.
+func (a *AWS) abortStrays(ctx context.Context, key string, undo *saveUndo) (left []string) {
+	undo.mu.Lock()
+	own := undo.uploads[key]
+	undo.mu.Unlock()
+	url := fmt.Sprintf("s3://%s/%s", a.bucket, key)
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(a.bucket), Prefix: aws.String(key)}
+	for {
+		out, err := a.s3.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return append(left, fmt.Sprintf("the multipart uploads of %s (S3 ListMultipartUploads: %s)", url, codeOr(err)))
 		}
-		h.Write(sum)
+		for _, u := range out.Uploads {
+			id := aws.ToString(u.UploadId)
+			if aws.ToString(u.Key) != key || id == own {
+				continue
+			}
+			if !undo.locked {
+				left = append(left, fmt.Sprintf("multipart upload %s of %s (may be this save's)", id, url))
+				continue
+			}
+			_, err := a.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(a.bucket), Key: aws.String(key), UploadId: aws.String(id)})
+			if err != nil && errorCode(err) != "NoSuchUpload" {
+				left = append(left, fmt.Sprintf("multipart upload %s of %s (S3 AbortMultipartUpload: %s)", id, url, codeOr(err)))
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return left
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
-	return fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(parts))
 }
 
-// undoSave removes what a failed Save created, and what it may have created when a
-// call's outcome is unknown: a secret holding this call's version token, an object
-// whose ETag is the MD5 of this call's bytes. It runs even when ctx is cancelled.
+// undoSave removes what a failed Save created, and what it may have created where a
+// call's outcome is unknown: an object or a secret carrying this save's token, an
+// upload a retried CreateMultipartUpload may have started. Secrets go without a
+// recovery window, so their names are free at once. It runs even when ctx is
+// cancelled.
 func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -669,38 +836,41 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 	for key, id := range u.uploads {
 		_, err := a.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(a.bucket), Key: aws.String(key), UploadId: aws.String(id)})
 		if err != nil && errorCode(err) != "NoSuchUpload" {
-			left = append(left, fmt.Sprintf("multipart upload %s of s3://%s/%s (%s)", id, a.bucket, key, codeOr(err)))
+			left = append(left, fmt.Sprintf("multipart upload %s of s3://%s/%s (S3 AbortMultipartUpload: %s)", id, a.bucket, key, codeOr(err)))
 		}
 	}
-	for key, etag := range u.maybeS3 {
-		h, err := a.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)})
+	for key := range u.strays {
+		left = append(left, a.abortStrays(ctx, key, u)...)
+	}
+	for key, size := range u.maybeS3 {
+		ours, err := a.ownObject(ctx, key, size, u.token)
 		switch {
-		case err == nil && etag != "" && aws.ToString(h.ETag) == etag:
+		case ours:
 			u.objects = append(u.objects, key)
-		case err == nil && etag == "":
-			left = append(left, fmt.Sprintf("s3://%s/%s (may be ours)", a.bucket, key))
-		case err != nil && !notFoundCodes[errorCode(err)]:
-			left = append(left, fmt.Sprintf("s3://%s/%s (may exist)", a.bucket, key))
+		case err != nil:
+			left = append(left, fmt.Sprintf("s3://%s/%s if it is this save's (S3 HeadObject: %s; it is if its x-amz-meta-%s is %s)", a.bucket, key, codeOr(err), saveTokenKey, u.token))
 		}
 	}
-	for name, token := range u.maybeSM {
+	for name := range u.maybeSM {
 		d, err := a.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
-		if err == nil {
-			if _, ours := d.VersionIdsToStages[token]; ours {
-				u.secrets = append(u.secrets, name)
-			}
-		} else if !notFoundCodes[errorCode(err)] {
-			left = append(left, fmt.Sprintf("secret %s (may exist)", name))
+		switch {
+		case err == nil && hasVersion(d, u.token):
+			u.secrets = append(u.secrets, name)
+		case err != nil && errorCode(err) != "ResourceNotFoundException":
+			left = append(left, fmt.Sprintf("secret %s if it is this save's (Secrets Manager DescribeSecret: %s; it is if it has version %s)", name, codeOr(err), u.token))
 		}
 	}
 	for _, key := range u.objects {
 		if _, err := a.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)}); err != nil {
-			left = append(left, fmt.Sprintf("s3://%s/%s (%s)", a.bucket, key, codeOr(err)))
+			left = append(left, fmt.Sprintf("s3://%s/%s (S3 DeleteObject: %s)", a.bucket, key, codeOr(err)))
 		}
 	}
+	// The secrets last: SecKey's is the lock of the key id. ResourceNotFoundException
+	// means a retry found it already deleted (an answer lost).
 	for _, name := range u.secrets {
-		if _, err := a.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
-			left = append(left, fmt.Sprintf("secret %s (%s)", name, codeOr(err)))
+		_, err := a.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		if err != nil && errorCode(err) != "ResourceNotFoundException" {
+			left = append(left, fmt.Sprintf("secret %s (Secrets Manager DeleteSecret: %s)", name, codeOr(err)))
 		}
 	}
 	if len(left) > 0 {
@@ -1040,35 +1210,109 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 // RecoveryWindowDays returns how many days a deleted secret stays recoverable.
 func (a *AWS) RecoveryWindowDays() int { return a.recoveryDays }
 
-// List returns, sorted, the ids of the key sets whose EncKey object
-// <prefix>/<key_id>/enc_blob.json exists (secrets are not consulted).
+// List returns, sorted, the ids of the key sets of which anything is stored, complete
+// or not (the key ids of ListSets).
 func (a *AWS) List(ctx context.Context) ([]string, error) {
-	op := "store.aws.List"
-	dir := ""
-	if a.prefix != "" {
-		dir = a.prefix + "/"
+	sets, err := a.listSets(ctx, "store.aws.List")
+	if err != nil {
+		return nil, err
 	}
-	ids := []string{}
-	pages := s3.NewListObjectsV2Paginator(a.s3, &s3.ListObjectsV2Input{Bucket: aws.String(a.bucket), Prefix: aws.String(dir)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, a.remoteError(op, err, "S3 ListObjectsV2", fmt.Sprintf("s3://%s/%s", a.bucket, dir))
-		}
-		for _, o := range out.Contents {
-			id, name, ok := strings.Cut(strings.TrimPrefix(aws.ToString(o.Key), dir), "/")
-			if ok && name == core.EncKey.BlobName()+".json" && core.CheckKeyID(id) == nil {
-				ids = append(ids, id)
-			}
-		}
+	ids := make([]string, 0, len(sets))
+	for _, s := range sets {
+		ids = append(ids, s.KeyID)
 	}
-	sort.Strings(ids)
 	return ids, nil
 }
 
 var _ Store = (*AWS)(nil)
 
-// ListSets describes each key id with anything stored (see Store.ListSets).
+// ListSets describes, sorted by key id, each key id of which anything is stored: an
+// object <prefix>/<key_id>/enc_blob.json or eval_blob.json, or a secret
+// <prefix>/<key_id>/sec_blob or metadata_blob not scheduled for deletion (see
+// Store.ListSets). So a set a crash left with only its secrets is listed, as
+// incomplete. It makes one listing of the objects under <prefix>/ and one of the
+// secrets whose names start with <prefix>/ (ListSecrets with a name filter), at once.
+// Versions is empty: the AWS store keeps no earlier versions.
 func (a *AWS) ListSets(ctx context.Context) ([]Listing, error) {
-	return nil, core.Errorf(core.ErrInternal, "store.aws.ListSets", "not implemented yet")
+	return a.listSets(ctx, "store.aws.ListSets")
+}
+
+func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
+	dir := ""
+	if a.prefix != "" {
+		dir = a.prefix + "/"
+	}
+	var mu sync.Mutex
+	found := map[string]map[core.Role]bool{}
+	// add records name (an object key or secret name) if it is role r's of a key id.
+	add := func(name string, roles []core.Role, suffix string) {
+		id, blob, ok := strings.Cut(strings.TrimPrefix(name, dir), "/")
+		if !ok || !strings.HasPrefix(name, dir) || core.CheckKeyID(id) != nil {
+			return
+		}
+		for _, r := range roles {
+			if blob == r.BlobName()+suffix {
+				mu.Lock()
+				if found[id] == nil {
+					found[id] = map[core.Role]bool{}
+				}
+				found[id][r] = true
+				mu.Unlock()
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() {
+		pages := s3.NewListObjectsV2Paginator(a.s3, &s3.ListObjectsV2Input{Bucket: aws.String(a.bucket), Prefix: aws.String(dir)})
+		for pages.HasMorePages() {
+			out, err := pages.NextPage(ctx)
+			if err != nil {
+				errs[0] = a.remoteError(op, err, "S3 ListObjectsV2", fmt.Sprintf("s3://%s/%s", a.bucket, dir))
+				return
+			}
+			for _, o := range out.Contents {
+				add(aws.ToString(o.Key), []core.Role{core.EncKey, core.EvalKey}, ".json")
+			}
+		}
+	})
+	wg.Go(func() {
+		// Secrets scheduled for deletion are not listed (IncludePlannedDeletion is
+		// false): their key set is deleted. The name filter is a prefix match that
+		// ignores case, so add checks the prefix again.
+		in := &secretsmanager.ListSecretsInput{MaxResults: aws.Int32(100)}
+		if dir != "" {
+			in.Filters = []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{dir}}}
+		}
+		pages := secretsmanager.NewListSecretsPaginator(a.sm, in)
+		for pages.HasMorePages() {
+			out, err := pages.NextPage(ctx)
+			if err != nil {
+				errs[1] = a.remoteError(op, err, "Secrets Manager ListSecrets", fmt.Sprintf("secrets named %s*", dir))
+				return
+			}
+			for _, sec := range out.SecretList {
+				if sec.DeletedDate == nil {
+					add(aws.ToString(sec.Name), []core.Role{core.SecKey, core.MetadataKey}, "")
+				}
+			}
+		}
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make([]Listing, 0, len(found))
+	for id, have := range found {
+		li := Listing{KeyID: id}
+		for _, r := range core.AllRoles {
+			if have[r] {
+				li.Roles = append(li.Roles, r)
+			}
+		}
+		li.Complete = completeRoles(li.Roles)
+		out = append(out, li)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].KeyID < out[j].KeyID })
+	return out, nil
 }

@@ -288,10 +288,19 @@ func TestAWSBucketMissing(t *testing.T) {
 	require.ErrorIs(t, err, core.ErrNotFound)
 }
 
-// faultS3 wraps the real S3 client; putObject, when set, replaces PutObject.
+// faultS3 wraps the real S3 client; putObject, when set, replaces PutObject; the first
+// headFails calls of HeadObject fail with an error of no AWS error code.
 type faultS3 struct {
 	S3API
 	putObject func(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	headFails atomic.Int32
+}
+
+func (f *faultS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	if f.headFails.Add(-1) >= 0 {
+		return nil, errors.New("connection reset by peer (injected into HeadObject)")
+	}
+	return f.S3API.HeadObject(ctx, in, optFns...)
 }
 
 func (f *faultS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
@@ -304,24 +313,25 @@ func (f *faultS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns .
 // A failure after the secrets were created removes everything this save created.
 func TestAWSFailureAfterSecretsLeavesNothing(t *testing.T) {
 	cases := []struct {
-		name     string
-		kind     core.Kind
-		want     string
-		evalFail func(ctx context.Context, real S3API, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+		name      string
+		kind      core.Kind
+		want      string
+		headFails int32
+		evalFail  func(ctx context.Context, real S3API, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	}{
-		{"refused", core.ErrRemote, "(InjectedFault)", func(ctx context.Context, real S3API, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+		{"refused", core.ErrRemote, "(InjectedFault)", 0, func(ctx context.Context, real S3API, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 			return nil, &smithy.GenericAPIError{Code: "InjectedFault", Message: "injected by the test"}
 		}},
-		// The object is written but the answer is lost: the store cannot know it
-		// wrote it, and finds out from the ETag.
-		{"answer lost", core.ErrRemote, "no AWS error code", func(ctx context.Context, real S3API, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+		// The object is written but the answer is lost, and asking whether it is this
+		// save's fails too: the rollback finds it by the save's token.
+		{"answer lost, HeadObject failing", core.ErrRemote, "S3 HeadObject, asked whether this save made the object, failed too", 1, func(ctx context.Context, real S3API, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 			if _, err := real.PutObject(ctx, in, optFns...); err != nil {
 				return nil, err
 			}
 			return nil, errors.New("connection reset by peer (injected)")
 		}},
 		// The caller gives up: cleanup still runs.
-		{"cancelled", core.ErrRemote, "context canceled", nil},
+		{"cancelled", core.ErrRemote, "context canceled", 0, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,7 +341,10 @@ func TestAWSFailureAfterSecretsLeavesNothing(t *testing.T) {
 			real := e.st.s3
 			var evalCalls atomic.Int32
 			var secretsSeen sync.Map // role -> whether its secret existed when eval_blob was put
-			e.st.s3 = &faultS3{S3API: real, putObject: func(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+			fs := &faultS3{S3API: real}
+			fs.headFails.Store(tc.headFails)
+			e.st.s3 = fs
+			fs.putObject = func(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 				if !strings.HasSuffix(aws.ToString(in.Key), "/eval_blob.json") {
 					return real.PutObject(ctx, in, optFns...)
 				}
@@ -345,7 +358,7 @@ func TestAWSFailureAfterSecretsLeavesNothing(t *testing.T) {
 					return real.PutObject(ctx, in, optFns...)
 				}
 				return tc.evalFail(ctx, real, in, optFns...)
-			}}
+			}
 			ks := newKeySet(t, "k")
 			err := e.st.Save(ctx, ks)
 			require.Error(t, err)
@@ -732,12 +745,21 @@ func TestAWSNoCredentials(t *testing.T) {
 }
 
 // multipartS3 wraps the real S3 client, counting what a save sends; uploadPart and
-// complete, when set, replace UploadPart and CompleteMultipartUpload.
+// complete, when set, replace UploadPart and CompleteMultipartUpload; the first
+// headFails calls of HeadObject fail with an error of no AWS error code.
 type multipartS3 struct {
 	S3API
 	puts, parts atomic.Int32
 	uploadPart  func(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
 	complete    func(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	headFails   atomic.Int32
+}
+
+func (m *multipartS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	if m.headFails.Add(-1) >= 0 {
+		return nil, errors.New("connection reset by peer (injected into HeadObject)")
+	}
+	return m.S3API.HeadObject(ctx, in, optFns...)
 }
 
 func (m *multipartS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
@@ -859,9 +881,10 @@ func TestAWSMultipartFailureLeavesNothing(t *testing.T) {
 				return nil, injected
 			}
 		}},
-		// The object is made but the answer is lost: the store finds it by its
-		// multipart ETag and removes it.
-		{"complete answer lost", core.ErrRemote, []string{"S3 CompleteMultipartUpload", "no AWS error code"}, func(e *awsEnv, m *multipartS3, _ context.CancelFunc) {
+		// The object is made but the answer is lost, and asking whether it is this
+		// save's fails too: the rollback finds it by the save's token and removes it.
+		{"complete answer lost, HeadObject failing", core.ErrRemote, []string{"S3 CompleteMultipartUpload", "no AWS error code", "S3 HeadObject, asked whether this save made the object, failed too"}, func(e *awsEnv, m *multipartS3, _ context.CancelFunc) {
+			m.headFails.Store(1)
 			m.complete = func(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
 				if _, err := m.S3API.CompleteMultipartUpload(ctx, in, optFns...); err != nil {
 					return nil, err

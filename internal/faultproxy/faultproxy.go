@@ -415,17 +415,28 @@ func writeError(w io.Writer, req *http.Request, n int) error {
 }
 
 // describe names a request for the log: the Secrets Manager operation from
-// X-Amz-Target, or "S3", the operation from the SDK's x-id parameter (else the method)
-// and the path.
+// X-Amz-Target, or "S3", the operation (from the SDK's x-id parameter, or guessed from
+// the method and parameters) and the path.
 func describe(req *http.Request) string {
 	if t := req.Header.Get("X-Amz-Target"); t != "" {
 		return t
 	}
+	q := req.URL.Query()
+	has := func(k string) bool { _, ok := q[k]; return ok }
 	op := req.Method
-	if id := req.URL.Query().Get("x-id"); id != "" {
-		op = id
-	} else if _, ok := req.URL.Query()["uploads"]; ok && req.Method == http.MethodPost {
+	switch {
+	case q.Get("x-id") != "":
+		op = q.Get("x-id")
+	case req.Method == http.MethodPost && has("uploads"):
 		op = "CreateMultipartUpload"
+	case req.Method == http.MethodPost && has("uploadId"):
+		op = "CompleteMultipartUpload"
+	case req.Method == http.MethodGet && has("uploads"):
+		op = "ListMultipartUploads"
+	case req.Method == http.MethodGet && q.Get("list-type") == "2":
+		op = "ListObjectsV2"
+	case req.Method == http.MethodHead:
+		op = "HeadObject"
 	}
 	return "S3 " + op + " " + req.URL.Path
 }
