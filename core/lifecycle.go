@@ -310,3 +310,9 @@ func (ks *KeySet) Reseal(oldKEK, newKEK *KEK) (*KeySet, error) {
 	}
 	return next.Seal(newKEK)
 }
+
+// SameEnvelope reports whether role r of ks is the very envelope other holds (shared,
+// unchanged: a public key left as it was by Reseal), so a store can keep its bytes.
+func (ks *KeySet) SameEnvelope(other *KeySet, r Role) bool {
+	return r.valid() && ks.envs[r] != nil && other != nil && ks.envs[r] == other.envs[r]
+}

@@ -79,42 +79,21 @@ func (l *Local) SaveTo(_ context.Context, ks *core.KeySet, dir string) (err erro
 		return err
 	}
 	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return core.Wrap(core.ErrIO, op, err, "creating %s", parent)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	cleanStale(parent)
+	tmp, release, err := makeTempDir(dir)
 	if err != nil {
 		return core.Wrap(core.ErrIO, op, err, "creating a temporary directory in %s", parent)
 	}
+	defer release()
 	defer func() {
 		if err != nil {
-			os.RemoveAll(tmp)
+			removeKeyDir(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o700); err != nil {
-		return core.Wrap(core.ErrIO, op, err, "chmod %s", tmp)
-	}
-	for _, r := range ks.Roles() {
-		if err := writeFileSync(filepath.Join(tmp, r.FileName()), fileMode(r), func(f *os.File, w *bufio.Writer) error {
-			if r == core.EvalKey { // a generated MM EvalKey is made straight into its file
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				_, err := ks.WriteBlobFile(r, f)
-				return err
-			}
-			_, err := ks.WriteBlob(r, w)
-			return err
-		}); err != nil {
-			var ce *core.Error
-			if errors.As(err, &ce) {
-				return err
-			}
-			return core.Wrap(core.ErrIO, op, err, "writing %s", r.FileName())
-		}
-	}
-	if err := syncDir(tmp); err != nil {
-		return core.Wrap(core.ErrIO, op, err, "syncing %s", tmp)
+	// A generated MM EvalKey is made straight into its file, first: the secrets
+	// record its digest.
+	if err := writeKeySet(tmp, ks, nil, ""); err != nil {
+		return err
 	}
 	// rename(2) replaces an empty directory and fails on a non-empty one, so a key set
 	// saved meanwhile by someone else is never overwritten. (os.Rename refuses any
@@ -169,6 +148,7 @@ func (l *Local) Load(ctx context.Context, keyID string, roles ...core.Role) (*co
 	if err := core.CheckKeyID(keyID); err != nil {
 		return nil, err
 	}
+	cleanStale(l.Root)
 	return l.LoadFrom(ctx, l.Dir(keyID), keyID, core.ParseOptions{}, roles...)
 }
 
@@ -178,9 +158,25 @@ func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOp
 	want, required := rolesToLoad(roles)
 	sources := map[core.Role]core.EnvelopeSource{}
 	var missing []string
+	// Every file is opened through one handle on the directory: a key set swapped in
+	// meanwhile (Update) is seen whole or not at all.
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		var paths []string
+		for _, r := range want {
+			if required[r] {
+				paths = append(paths, filepath.Join(dir, r.FileName()))
+			}
+		}
+		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, paths)
+	}
+	if err != nil {
+		return nil, core.Wrap(core.ErrIO, op, err, "opening %s", dir)
+	}
+	defer root.Close()
 	for _, r := range want {
 		path := filepath.Join(dir, r.FileName())
-		f, err := os.Open(path)
+		f, err := root.Open(r.FileName())
 		if errors.Is(err, fs.ErrNotExist) {
 			if required[r] {
 				missing = append(missing, path)
@@ -217,6 +213,7 @@ func (l *Local) Exists(_ context.Context, keyID string) (bool, error) {
 	if err := core.CheckKeyID(keyID); err != nil {
 		return false, err
 	}
+	cleanStale(l.Root)
 	for _, r := range core.RequiredRoles {
 		_, err := os.Stat(filepath.Join(l.Dir(keyID), r.FileName()))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -229,16 +226,34 @@ func (l *Local) Exists(_ context.Context, keyID string) (bool, error) {
 	return true, nil
 }
 
-// Delete removes the key files of keyID and then its directory. Other files in the
-// directory are left alone (and the directory with them).
+// Delete removes the key files of keyID (secret ones overwritten with zeros first), its
+// earlier versions, and then its directory; an incomplete set is removed too. Other
+// files in the directory are left alone (and the directory with them).
 func (l *Local) Delete(_ context.Context, keyID string, _ DeleteOptions) error {
 	op := "store.local.Delete"
 	if err := core.CheckKeyID(keyID); err != nil {
 		return err
 	}
+	cleanStale(l.Root)
 	dir := l.Dir(keyID)
+	if _, err := os.Stat(dir); err == nil {
+		unlock, err := lockFile(filepath.Join(l.Root, "."+keyID+lockExt))
+		if err != nil {
+			return core.Wrap(core.ErrIO, op, err, "locking key set %q in %s", keyID, l.Root)
+		}
+		defer unlock()
+	}
 	removed := 0
+	if _, err := os.Stat(l.versionsDir(keyID)); err == nil {
+		if err := removeKeyDir(l.versionsDir(keyID)); err != nil {
+			return core.Wrap(core.ErrIO, op, err, "removing %s", l.versionsDir(keyID))
+		}
+		removed++
+	}
 	for _, r := range core.AllRoles {
+		if r.Secret() {
+			zeroFile(filepath.Join(dir, r.FileName()))
+		}
 		err := os.Remove(filepath.Join(dir, r.FileName()))
 		if err == nil {
 			removed++
@@ -258,6 +273,7 @@ func (l *Local) Delete(_ context.Context, keyID string, _ DeleteOptions) error {
 // List returns the key ids of the directories under Root that hold at least one key
 // file.
 func (l *Local) List(_ context.Context) ([]string, error) {
+	cleanStale(l.Root)
 	entries, err := os.ReadDir(l.Root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []string{}, nil
@@ -284,6 +300,7 @@ func (l *Local) List(_ context.Context) ([]string, error) {
 // ListSets describes each key id under Root with at least one key file or kept
 // version (see Store.ListSets).
 func (l *Local) ListSets(_ context.Context) ([]Listing, error) {
+	cleanStale(l.Root)
 	entries, err := os.ReadDir(l.Root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []Listing{}, nil
@@ -334,3 +351,5 @@ func (l *Local) versions(keyID string) []int {
 	sort.Ints(out)
 	return out
 }
+
+var _ Store = (*Local)(nil)

@@ -31,7 +31,20 @@ type Store interface {
 	// versions kept. A set left incomplete by a crash or a failed save is listed as
 	// incomplete (Delete removes it).
 	ListSets(ctx context.Context) ([]Listing, error)
+	// Update replaces key set keyID, all or nothing, with what change makes of the
+	// current one (read with opts, key data included): next becomes the current set,
+	// and archive, when not nil, is kept as earlier version archive.Version(). Updates
+	// of one key id run one at a time; a reader sees the old set or the new one, never
+	// a mix; a failure, or a crash at any point, leaves the old set as it was.
+	Update(ctx context.Context, keyID string, opts core.ParseOptions, change ChangeFunc) error
+	// LoadVersion reads version n of key set keyID: the current one, or an earlier one
+	// kept by Rotate (which loads whatever its state: it was asked for by number).
+	LoadVersion(ctx context.Context, keyID string, n int, roles ...core.Role) (*core.KeySet, error)
 }
+
+// ChangeFunc makes the next key set (and the one to keep as an earlier version, or
+// nil) from the current one, for Store.Update.
+type ChangeFunc func(cur *core.KeySet) (next, archive *core.KeySet, err error)
 
 // Listing describes what a store holds under one key id.
 type Listing struct {
