@@ -372,4 +372,3 @@ func atoiOr(s string) int {
 	}
 	return n
 }
-
