@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"errors"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
@@ -272,8 +273,12 @@ func (ks *KeySet) checkBinding() error {
 			continue
 		}
 		if e.set.id != first.set.id || e.set.version != first.set.version {
-			return Errorf(ErrCorrupt, "keyset", "the %s of key %q belongs to key set %s version %d, the %s to key set %s version %d: the files are from different key sets (one was replaced or moved in)", r, ks.id, e.set.id, e.set.version, first.role, first.set.id, first.set.version)
+			return Wrap(ErrCorrupt, "keyset", errSetMismatch, "the %s of key %q belongs to key set %s version %d, the %s to key set %s version %d: the files are from different key sets (one was replaced or moved in)", r, ks.id, e.set.id, e.set.version, first.role, first.set.id, first.set.version)
 		}
+	}
+	// Bound secrets are resealed together: their key versions agree.
+	if s, m := ks.envs[SecKey], ks.envs[MetadataKey]; s != nil && m != nil && s.set != nil && m.set != nil && s.keyVersion != m.keyVersion {
+		return Wrap(ErrCorrupt, "keyset", errSetMismatch, "the SecKey of key %q has key_version %s and its MetadataKey %s: they were not resealed together (one was replaced)", ks.id, quoteShort(s.keyVersion), quoteShort(m.keyVersion))
 	}
 	for _, sr := range []Role{SecKey, MetadataKey} {
 		s := ks.envs[sr]
@@ -287,7 +292,7 @@ func (ks *KeySet) checkBinding() error {
 				continue
 			}
 			if want, ok := recorded[pr]; !ok || want != p.envelopeDigest() {
-				return Errorf(ErrCorrupt, "keyset", "the %s of key %q is not the one its %s was made with: it was edited (state, times, requester, parameters or key bytes) or comes from another key set", pr, ks.id, sr)
+				return Wrap(ErrCorrupt, "keyset", errSetMismatch, "the %s of key %q is not the one its %s was made with: it was edited (state, times, requester, parameters or key bytes) or comes from another key set", pr, ks.id, sr)
 			}
 		}
 	}
@@ -573,3 +578,12 @@ func (ks KeySet) String() string {
 
 // Format makes every fmt verb print String, for a KeySet value as for a pointer.
 func (ks KeySet) Format(f fmt.State, _ rune) { io.WriteString(f, ks.String()) }
+
+// errSetMismatch is the cause of the errors that say envelopes of different key sets
+// (or of one set in the middle of a change) were read together.
+var errSetMismatch = errors.New("the envelopes are not of one key set")
+
+// IsSetMismatch reports whether err says that envelopes of different key sets, or of
+// one key set read while it was being replaced, were read together: reading again may
+// succeed.
+func IsSetMismatch(err error) bool { return errors.Is(err, errSetMismatch) }
