@@ -211,13 +211,10 @@ type lazyDigest struct {
 // hashValue returns the base64 SHA-256 of key_data as stored.
 func (e *envelope) hashValue() string {
 	if e.hash == "" && e.src != nil && e.keyData == nil {
-		if h := e.src.knownHash(); h != "" {
-			return h
-		}
-		if _, err := e.src.bytes(); err != nil { // render reports the error
-			return ""
-		}
-		return e.src.knownHash()
+		// Made into a hasher only, if not known yet: nothing of the key is held (a
+		// secret's set digests need it before the key is written anywhere).
+		h, _ := e.src.streamHash() // on an error, render reports it
+		return h
 	}
 	if e.hash != "" || e.lazy == nil {
 		return e.hash

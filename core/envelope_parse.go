@@ -241,7 +241,7 @@ func parseEnvelopeTree(sr *splitResult, tree map[string]any, want Role, kid stri
 			return nil, err
 		}
 		if w.Extension.Digest == nil || w.Extension.Digest.Type != digestType || w.Extension.Digest.Value != e.docDigest {
-			return nil, bad("the envector-keys digest does not match: the envelope was edited")
+			return nil, bad("the envector-keys digest does not match: the envelope was edited (a state changed by enVector's SDK, which does not update this digest, looks the same: change states with envector-keygen state)")
 		}
 		if err := readSetBinding(op, e, w.Extension); err != nil {
 			return nil, err

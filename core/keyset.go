@@ -2,10 +2,10 @@ package core
 
 import (
 	"bytes"
-	"errors"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"

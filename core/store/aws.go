@@ -10,6 +10,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -891,7 +892,7 @@ func codeOr(err error) string {
 
 // Load reads roles of key set keyID (see Store.Load); all roles are fetched at once.
 func (a *AWS) Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error) {
-	return a.LoadWithOptions(ctx, keyID, core.ParseOptions{}, roles...)
+	return a.loadSettled(ctx, keyID, core.ParseOptions{}, roles...) // a set being updated is read again
 }
 
 // LoadWithOptions is Load with parse options (e.g. inactive keys for inspection).
@@ -1145,6 +1146,9 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 	if err := core.CheckKeyID(keyID); err != nil {
 		return err
 	}
+	if err := a.deleteVersions(ctx, op, keyID, opts); err != nil {
+		return err
+	}
 	p, err := a.probe(ctx, op, keyID)
 	if err != nil {
 		return err
@@ -1232,7 +1236,7 @@ var _ Store = (*AWS)(nil)
 // Store.ListSets). So a set a crash left with only its secrets is listed, as
 // incomplete. It makes one listing of the objects under <prefix>/ and one of the
 // secrets whose names start with <prefix>/ (ListSecrets with a name filter), at once.
-// Versions is empty: the AWS store keeps no earlier versions.
+// Versions are the earlier versions kept under <prefix>/<key_id>/versions/<n>/.
 func (a *AWS) ListSets(ctx context.Context) ([]Listing, error) {
 	return a.listSets(ctx, "store.aws.ListSets")
 }
@@ -1244,6 +1248,7 @@ func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
 	}
 	var mu sync.Mutex
 	found := map[string]map[core.Role]bool{}
+	versions := map[string]map[int]bool{}
 	// add records name (an object key or secret name) if it is role r's of a key id.
 	add := func(name string, roles []core.Role, suffix string) {
 		id, blob, ok := strings.Cut(strings.TrimPrefix(name, dir), "/")
@@ -1272,7 +1277,20 @@ func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
 				return
 			}
 			for _, o := range out.Contents {
-				add(aws.ToString(o.Key), []core.Role{core.EncKey, core.EvalKey}, ".json")
+				key := aws.ToString(o.Key)
+				add(key, []core.Role{core.EncKey, core.EvalKey}, ".json")
+				id, rest, _ := strings.Cut(strings.TrimPrefix(key, dir), "/")
+				if num, ok := strings.CutPrefix(rest, "versions/"); ok && core.CheckKeyID(id) == nil {
+					num, _, _ = strings.Cut(num, "/")
+					if n, err := strconv.Atoi(num); err == nil && n > 0 && strconv.Itoa(n) == num {
+						mu.Lock()
+						if versions[id] == nil {
+							versions[id] = map[int]bool{}
+						}
+						versions[id][n] = true
+						mu.Unlock()
+					}
+				}
 			}
 		}
 	})
@@ -1302,6 +1320,11 @@ func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	for id := range versions {
+		if found[id] == nil {
+			found[id] = map[core.Role]bool{}
+		}
+	}
 	out := make([]Listing, 0, len(found))
 	for id, have := range found {
 		li := Listing{KeyID: id}
@@ -1310,6 +1333,10 @@ func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
 				li.Roles = append(li.Roles, r)
 			}
 		}
+		for n := range versions[id] {
+			li.Versions = append(li.Versions, n)
+		}
+		sort.Ints(li.Versions)
 		li.Complete = completeRoles(li.Roles)
 		out = append(out, li)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,7 +156,7 @@ func (fe *faultEnv) check(r *faultRun, ks *core.KeySet, saveErr error) error {
 		got, err := r.direct.Load(ctx, ks.ID())
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("the save succeeded but the key set does not load: %v", err))
-		} else if !slicesEqual(got.Roles(), ks.Roles()) {
+		} else if !slices.Equal(got.Roles(), ks.Roles()) {
 			problems = append(problems, fmt.Sprintf("the save succeeded but loads roles %v, not %v", got.Roles(), ks.Roles()))
 		} else {
 			for _, role := range ks.Roles() {
@@ -186,27 +187,29 @@ func (fe *faultEnv) check(r *faultRun, ks *core.KeySet, saveErr error) error {
 	return nil
 }
 
-func slicesEqual(a, b []core.Role) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // faultCase is one save with faults injected.
 type faultCase struct {
 	variant   string
 	ks        *core.KeySet
-	threshold int64 // the store's multipart threshold; 0: the default
+	threshold int64             // the store's multipart threshold; 0: the default
+	base      *faultproxy.Fault // a fault that makes the save fail (then fault hits its rollback), or nil
 	fault     faultproxy.Fault
 }
 
 func (c faultCase) String() string { return c.variant + ": " + c.fault.String() }
+
+// refuse3 refuses three times in a row (all the SDK's attempts) the requests of S3
+// operation op on the EvalKey object.
+func refuse3(op string) *faultproxy.Fault {
+	return &faultproxy.Fault{Kind: faultproxy.InternalError, At: 1, Count: 3, Match: func(r *http.Request) bool {
+		q := r.URL.Query()
+		s3op := q.Get("x-id")
+		if r.Method == http.MethodPost && q.Has("uploadId") {
+			s3op = "CompleteMultipartUpload"
+		}
+		return s3op == op && strings.HasSuffix(r.URL.Path, "/eval_blob.json")
+	}}
+}
 
 // faultResult is what became of one faultCase.
 type faultResult struct {
@@ -227,7 +230,12 @@ func (fe *faultEnv) run(c faultCase) faultResult {
 		return res
 	}
 	defer r.proxy.Close()
-	r.proxy.Inject(c.fault)
+	if c.base != nil {
+		r.proxy.Inject(*c.base)
+	}
+	if c.fault.Kind != faultproxy.Forward {
+		r.proxy.Inject(c.fault)
+	}
 	res.saveErr = r.st.Save(context.Background(), c.ks)
 	res.log = r.proxy.Log()
 	res.problem = fe.check(r, c.ks, res.saveErr)
@@ -239,7 +247,10 @@ func (fe *faultEnv) run(c faultCase) faultResult {
 // saves again with each fault kind injected at each request index: once (the SDK's
 // retries must then make the save succeed) and for three requests in a row (as many as
 // the SDK's attempts, so that a call can fail). Key sets: ip0/rmp of dims 32 with a
-// MetadataKey; the same with its EvalKey sent as a multipart upload; and sealed.
+// MetadataKey; the same with its EvalKey sent as a multipart upload; and sealed. Then
+// the rollback is put through the same: the EvalKey's PutObject (or
+// CompleteMultipartUpload) is refused three times, so the save fails, and each fault
+// kind hits each request index of the save and its rollback once; nothing may be left.
 func TestAWSFaultMatrix(t *testing.T) {
 	t.Parallel()
 	fe := newFaultEnv(t)
@@ -259,25 +270,40 @@ func TestAWSFaultMatrix(t *testing.T) {
 		name      string
 		ks        *core.KeySet
 		threshold int64
-	}{{"plain", plain, 0}, {"multipart", plain, encSize}, {"sealed", sealed, 0}}
+		base      *faultproxy.Fault
+	}{
+		{"plain", plain, 0, nil},
+		{"multipart", plain, encSize, nil},
+		{"sealed", sealed, 0, nil},
+		{"plain, EvalKey refused", plain, 0, refuse3("PutObject")},
+		{"multipart, EvalKey refused", plain, encSize, refuse3("CompleteMultipartUpload")},
+	}
 
+	// The requests of each variant's save (and rollback), counted at once.
+	counted := make([]faultResult, len(variants))
+	var counting sync.WaitGroup
+	for i, v := range variants {
+		counting.Go(func() {
+			c := faultCase{variant: v.name, ks: v.ks, threshold: v.threshold, base: v.base}
+			counted[i] = fe.run(c)
+		})
+	}
+	counting.Wait()
 	var cases []faultCase
-	for _, v := range variants {
-		r, err := fe.newRun(v.threshold)
-		require.NoError(t, err)
-		require.NoError(t, r.st.Save(context.Background(), v.ks), v.name)
-		n := r.proxy.Requests()
-		t.Logf("a clean %s save makes %d requests: %v", v.name, n, r.proxy.Log())
-		require.NoError(t, fe.check(r, v.ks, nil))
-		r.proxy.Close()
+	for i, v := range variants {
+		res := counted[i]
+		require.NoError(t, res.problem, v.name)
+		require.Equal(t, v.base != nil, res.saveErr != nil, "%s: %v", v.name, res.saveErr)
+		n := len(res.log)
+		t.Logf("a %s save makes %d requests: %v", v.name, n, res.log)
 		for at := 1; at <= n+2; at++ {
 			for _, kind := range faultproxy.Kinds {
 				counts := []int{1, 3}
-				if kind == faultproxy.Delay {
+				if kind == faultproxy.Delay || v.base != nil {
 					counts = []int{1}
 				}
 				for _, count := range counts {
-					cases = append(cases, faultCase{variant: v.name, ks: v.ks, threshold: v.threshold,
+					cases = append(cases, faultCase{variant: v.name, ks: v.ks, threshold: v.threshold, base: v.base,
 						fault: faultproxy.Fault{Kind: kind, At: at, Count: count, Delay: 100 * time.Millisecond}})
 				}
 			}
@@ -307,11 +333,12 @@ func TestAWSFaultMatrix(t *testing.T) {
 			failed++
 		}
 		problem := res.problem
-		if problem == nil && res.c.fault.Count == 1 && res.saveErr != nil {
+		switch {
+		case problem != nil:
+		case res.c.base == nil && res.c.fault.Count == 1 && res.saveErr != nil:
 			problem = errors.New("one fault, which the SDK's retries must get over, made the save fail")
-		}
-		if testing.Verbose() {
-			t.Logf("%s (%s): save error: %v\nrequests: %v", res.c, res.took.Round(time.Millisecond), res.saveErr, res.log)
+		case res.c.base != nil && res.saveErr == nil:
+			problem = errors.New("the save succeeded although its EvalKey was refused")
 		}
 		if problem != nil {
 			t.Errorf("%s: %v\nsave error: %v\nrequests: %v", res.c, problem, res.saveErr, res.log)

@@ -38,6 +38,9 @@ func TestAWSRotateStateReseal(t *testing.T) {
 	_, err = old.Verify(k1)
 	require.NoError(t, err)
 	require.True(t, env.objectExists(t, DefaultPrefix+"/k/versions/1/k/enc_blob.json"))
+	sets, err := env.st.ListSets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []Listing{{KeyID: "k", Roles: core.AllRoles, Complete: true, Versions: []int{1}}}, sets)
 	require.Equal(t, "live", env.secretState(t, DefaultPrefix+"/k/versions/1/k/sec_blob"))
 
 	_, err = Reseal(ctx, env.st, "k", k1, k2)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -383,6 +384,120 @@ func TestAWSFailureAfterSecretsLeavesNothing(t *testing.T) {
 	}
 }
 
+// faultSM wraps the real Secrets Manager client; createSecret, when set, replaces
+// CreateSecret.
+type faultSM struct {
+	SecretsAPI
+	createSecret func(ctx context.Context, in *secretsmanager.CreateSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+}
+
+func (f *faultSM) CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error) {
+	if f.createSecret != nil {
+		return f.createSecret(ctx, in, optFns...)
+	}
+	return f.SecretsAPI.CreateSecret(ctx, in, optFns...)
+}
+
+// A call carried out whose answer is lost, or whose retry is refused because the first
+// attempt succeeded, is recognised by the save's token: the save succeeds, and its
+// object or secret is not taken for someone else's. (TestAWSFaultLostAnswer does the
+// same through a proxy, with the SDK's own retries.)
+func TestAWSOwnWriteRecognised(t *testing.T) {
+	conflict := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "injected by the test"} }
+	cases := []struct {
+		name string
+		set  func(fs *faultS3, fsm *faultSM)
+	}{
+		{"PutObject answer lost", func(fs *faultS3, _ *faultSM) {
+			fs.putObject = func(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+				if _, err := fs.S3API.PutObject(ctx, in, o...); err != nil {
+					return nil, err
+				}
+				return nil, errors.New("connection reset by peer (injected)")
+			}
+		}},
+		{"PutObject retry refused", func(fs *faultS3, _ *faultSM) {
+			fs.putObject = func(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+				body, _ := io.ReadAll(in.Body)
+				in.Body = bytes.NewReader(body)
+				if _, err := fs.S3API.PutObject(ctx, in, o...); err != nil {
+					return nil, err
+				}
+				in.Body = bytes.NewReader(body)
+				out, err := fs.S3API.PutObject(ctx, in, o...) // the retry: 412 from moto
+				require.Equal(t, "PreconditionFailed", errorCode(err))
+				return out, err
+			}
+		}},
+		{"CreateSecret retry refused", func(_ *faultS3, fsm *faultSM) {
+			fsm.createSecret = func(ctx context.Context, in *secretsmanager.CreateSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error) {
+				if _, err := fsm.SecretsAPI.CreateSecret(ctx, in, o...); err != nil {
+					return nil, err
+				}
+				return nil, conflict("ResourceExistsException")
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newAWSEnv(t)
+			fs, fsm := &faultS3{S3API: e.st.s3}, &faultSM{SecretsAPI: e.st.sm}
+			e.st.s3, e.st.sm = fs, fsm
+			tc.set(fs, fsm)
+			ks := newKeySet(t, "k")
+			require.NoError(t, e.st.Save(ctx, ks))
+			got, err := e.st.Load(ctx, "k")
+			require.NoError(t, err)
+			requireSameBlobs(t, ks, got)
+			sets, err := e.st.ListSets(ctx)
+			require.NoError(t, err)
+			require.Equal(t, []Listing{{KeyID: "k", Roles: core.AllRoles, Complete: true}}, sets)
+			// The objects carry the save's token, which is the secrets' version id.
+			h, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("envector/keys/k/eval_blob.json")})
+			require.NoError(t, err)
+			token := h.Metadata[saveTokenKey]
+			require.Len(t, token, 32)
+			d, err := e.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("envector/keys/k/sec_blob")})
+			require.NoError(t, err)
+			require.Contains(t, d.VersionIdsToStages, token)
+		})
+	}
+
+	// Someone else's object or secret is still refused, and left as it was.
+	t.Run("someone else's object", func(t *testing.T) {
+		ctx := context.Background()
+		e := newAWSEnv(t)
+		_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("envector/keys/k/eval_blob.json"), Body: strings.NewReader("old")})
+		require.NoError(t, err)
+		err = e.st.Save(ctx, newKeySet(t, "k"))
+		require.ErrorIs(t, err, core.ErrExists)
+		require.Contains(t, err.Error(), "S3 PutObject s3://"+e.bucket+"/envector/keys/k/eval_blob.json: already exists (PreconditionFailed)")
+		for _, r := range []core.Role{core.SecKey, core.MetadataKey} {
+			require.Equal(t, "absent", e.secretState(t, e.st.SecretName("k", r)))
+		}
+		require.False(t, e.objectExists(t, "envector/keys/k/enc_blob.json"))
+		out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("envector/keys/k/eval_blob.json")})
+		require.NoError(t, err)
+		old, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		require.Equal(t, "old", string(old))
+	})
+	t.Run("someone else's secret, answer lost", func(t *testing.T) {
+		// The name is taken by a secret of another version: ResourceExistsException
+		// after a lost answer is not taken for success.
+		ctx := context.Background()
+		e := newAWSEnv(t)
+		_, err := e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("envector/keys/k/metadata_blob"), SecretString: aws.String("{}")})
+		require.NoError(t, err)
+		err = e.st.Save(ctx, newKeySet(t, "k"))
+		require.ErrorIs(t, err, core.ErrExists)
+		require.Contains(t, err.Error(), "secret envector/keys/k/metadata_blob already exists")
+		require.Equal(t, "absent", e.secretState(t, "envector/keys/k/sec_blob"))
+		require.Equal(t, "live", e.secretState(t, "envector/keys/k/metadata_blob"))
+	})
+}
+
 // Saves of one key id at once: exactly one wins, the others get ErrExists, and the
 // winner's keys load and verify.
 func TestAWSConcurrentSaves(t *testing.T) {
@@ -698,6 +813,124 @@ func TestAWSList(t *testing.T) {
 	ids, err = e.st.List(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "c"}, ids)
+}
+
+// ListSets finds key ids from the objects and from the secrets: a set with only its
+// secrets (a save killed after creating them) or only one object is listed as
+// incomplete; List returns the same ids; Delete removes an incomplete set fully.
+func TestAWSListSets(t *testing.T) {
+	ctx := context.Background()
+	e := newAWSEnv(t)
+	sets, err := e.st.ListSets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []Listing{}, sets)
+
+	full := newKeySet(t, "full")
+	require.NoError(t, e.st.Save(ctx, full))
+	noMeta, err := core.Generate(core.GenerateOptions{KeyID: "nometa", Parameters: core.Parameters{Preset: core.PresetIP0, EvalMode: core.EvalModeRMP, Dims: []int{32}}, NoMetadataKey: true})
+	require.NoError(t, err)
+	require.NoError(t, e.st.Save(ctx, noMeta))
+	// What a save killed between its secrets and its objects leaves, and a set that
+	// lost objects.
+	for _, r := range []core.Role{core.SecKey, core.MetadataKey} {
+		blob, _ := full.Blob(r)
+		_, err := e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(e.st.SecretName("secrets", r)), SecretString: aws.String(string(blob))})
+		require.NoError(t, err)
+	}
+	enc, _ := full.Blob(core.EncKey)
+	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.st.ObjectKey("oneobj", core.EncKey)), Body: bytes.NewReader(enc)})
+	require.NoError(t, err)
+	// Deleted (its secrets scheduled for deletion): not listed.
+	require.NoError(t, e.st.Save(ctx, newKeySet(t, "gone")))
+	require.NoError(t, e.st.Delete(ctx, "gone", DeleteOptions{}))
+	// Not key sets of this store: other names, another prefix, the prefix in another
+	// case (Secrets Manager's name filter ignores case).
+	for _, name := range []string{"envector/keys/x/notes", "envector/keys/y/z/sec_blob", "other/k/sec_blob", "ENVECTOR/keys/w/sec_blob", "envector/keysx/v/sec_blob"} {
+		_, err := e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("{}")})
+		require.NoError(t, err)
+	}
+	for _, key := range []string{"envector/keys/stray.txt", "envector/keys/d/notes.txt", "envector/keys/e/f/enc_blob.json", "other/k/enc_blob.json"} {
+		_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(key), Body: strings.NewReader("x")})
+		require.NoError(t, err)
+	}
+
+	want := []Listing{
+		{KeyID: "full", Roles: []core.Role{core.SecKey, core.EncKey, core.EvalKey, core.MetadataKey}, Complete: true},
+		{KeyID: "nometa", Roles: []core.Role{core.SecKey, core.EncKey, core.EvalKey}, Complete: true},
+		{KeyID: "oneobj", Roles: []core.Role{core.EncKey}},
+		{KeyID: "secrets", Roles: []core.Role{core.SecKey, core.MetadataKey}},
+	}
+	sets, err = e.st.ListSets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, want, sets)
+	ids, err := e.st.List(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"full", "nometa", "oneobj", "secrets"}, ids)
+
+	// An incomplete set is deleted fully: immediately, or with its secrets scheduled
+	// for deletion (then it is no longer listed, and its names stay taken).
+	require.NoError(t, e.st.Delete(ctx, "secrets", DeleteOptions{Immediate: true}))
+	e.requireNothingStored(t, "secrets")
+	require.NoError(t, e.st.Delete(ctx, "oneobj", DeleteOptions{}))
+	e.requireNothingStored(t, "oneobj")
+	_, err = e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(e.st.SecretName("halfsec", core.SecKey)), SecretString: aws.String("{}")})
+	require.NoError(t, err)
+	require.NoError(t, e.st.Delete(ctx, "halfsec", DeleteOptions{}))
+	require.Equal(t, "scheduled", e.secretState(t, e.st.SecretName("halfsec", core.SecKey)))
+	sets, err = e.st.ListSets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, want[:2], sets)
+	// The key ids are free again (those deleted immediately).
+	for _, id := range []string{"secrets", "oneobj"} {
+		require.NoError(t, e.st.CheckAbsent(ctx, id))
+	}
+
+	// With no prefix, only top-level key sets are listed: the ones above are not.
+	bare, err := NewAWS(ctx, AWSConfig{Region: testRegion, Bucket: e.bucket, Prefix: ""})
+	require.NoError(t, err)
+	require.NoError(t, bare.Save(ctx, newKeySet(t, "top")))
+	sets, err = bare.ListSets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []Listing{{KeyID: "top", Roles: core.AllRoles, Complete: true}}, sets)
+}
+
+// More key sets than one page of ListSecrets (100) and of ListObjectsV2 (1000 keys,
+// with two objects a set: 500 sets) are all listed.
+func TestAWSListSetsPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 520 secrets and 1040 objects in moto")
+	}
+	ctx := context.Background()
+	e := newAWSEnv(t)
+	const n = 520
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			id := fmt.Sprintf("k%03d", i)
+			if _, err := e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(e.st.SecretName(id, core.SecKey)), SecretString: aws.String("{}")}); err != nil {
+				errs[i] = err
+				return
+			}
+			for _, r := range []core.Role{core.EncKey, core.EvalKey} {
+				if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.st.ObjectKey(id, r)), Body: strings.NewReader("{}")}); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	sets, err := e.st.ListSets(ctx)
+	require.NoError(t, err)
+	require.Len(t, sets, n)
+	for i, s := range sets {
+		require.Equal(t, Listing{KeyID: fmt.Sprintf("k%03d", i), Roles: core.RequiredRoles, Complete: true}, s)
+	}
 }
 
 // The endpoints come from the SDK's own per-service variables, which win over
