@@ -66,12 +66,14 @@ static void wipe(void *p, size_t n) {
  * just freed always, when it has room for another buffer like it), and cuts each new
  * buffer from such a block one REUSE_STEP further in than the last, so no address of
  * a block is handed out twice; a block with no step left is freed, not kept. So a
- * double free is always detected while the library holds the memory: in particular
- * freeing a buffer twice with buffers made in between. (A per-buffer serial number in
- * the header would not help: the caller passes back only the address.) Memory given
- * back to malloc is out of the library's sight: malloc may return the same address
- * for a later buffer, and a stale pointer to it is then that buffer's pointer (which
- * is why the header calls freeing twice undefined behaviour). */
+ * double free is always detected while the library holds the memory: a large public
+ * buffer (an EvalKey blob) freed twice with others made in between is refused, and the
+ * buffer now cut from its memory is left alone. (A per-buffer serial number in the
+ * header would not help: the caller passes back only the address.) Memory given back
+ * to malloc (small and secret buffers at once, blocks that leave the cache) is out of
+ * the library's sight: malloc may return the same address for a later buffer, and a
+ * stale pointer to it is then that buffer's pointer (which is why the header calls
+ * freeing twice undefined behaviour). */
 
 /* The live set: an open-addressing hash set of data pointers (linear probing,
  * backward-shift deletion, at most half full), grown on demand and never shrunk, so

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -57,9 +58,28 @@ func (c *call) report(kind core.Kind, msg string) {
 	if c.errOut == nil {
 		return
 	}
-	text := c.op + ": " + msg
+	text := c.op + ": " + boundMessage(msg)
 	o := &object{kind: kindError, code: kind, msg: C.CString(text)}
 	*c.errOut = C.uint64_t(handles.add(o))
+}
+
+// maxMessage bounds the message of an error object. core.Errorf already cuts the
+// values it quotes (40 bytes) and shows (4096: paths), but a message can still repeat a
+// value at length: an OS error names its path in full, a wrapped cause quotes what it
+// was given. Bounding the whole message at the ABI means no value of any length (a
+// 1 MB key_path) fills one.
+const maxMessage = 1024
+
+// boundMessage returns msg, or when it is over maxMessage bytes its beginning and end
+// around " ... " (the beginning says what failed, the end the cause), valid UTF-8.
+func boundMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	const keep = (maxMessage - len(" ... ")) / 2
+	head := strings.ToValidUTF8(msg[:keep], "")
+	tail := strings.ToValidUTF8(msg[len(msg)-keep:], "")
+	return head + " ... " + tail
 }
 
 // recover turns a panic into ENVECTOR_ERR_INTERNAL; every export defers it. The

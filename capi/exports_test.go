@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -138,5 +139,90 @@ func TestConcurrentCalls(t *testing.T) {
 	wg.Wait()
 	if st := free(shared); st != 1 {
 		t.Errorf("double free: %d", st)
+	}
+}
+
+// cStringArg returns s, NUL-terminated in Go memory, as parameter i of fn (a *C.char).
+func cStringArg(fn any, i int, s string) reflect.Value {
+	b := append([]byte(s), 0)
+	return reflect.NewAt(reflect.TypeOf(fn).In(i).Elem(), unsafe.Pointer(&b[0]))
+}
+
+// errorMessage calls fn with args (reflect values; the error out-parameter is added
+// last), expects a failure, and returns its message, freeing the error.
+func errorMessage(t *testing.T, fn any, args ...reflect.Value) string {
+	t.Helper()
+	errOut := newPtr(fn, len(args))
+	if st := reflect.ValueOf(fn).Call(append(args, errOut))[0].Int(); st == 0 {
+		t.Fatal("the call succeeded")
+	}
+	errID := errOut.Elem().Uint()
+	msg := goStringAt(callExport(envectorgo_error_message, errID)[0])
+	callExport(envectorgo_error_free, errID)
+	return msg
+}
+
+// TestMessagesNeverRepeatLongValues gives every string the options or a call take a
+// value of ~1 MB (the options JSON is at most 1 MiB): no message is over ~1 KB.
+func TestMessagesNeverRepeatLongValues(t *testing.T) {
+	long := strings.Repeat("k", 1<<20-512)
+	check := func(what, msg string) {
+		t.Helper()
+		if len(msg) > maxMessage+64 || strings.Contains(msg, long[:maxMessage]) {
+			t.Errorf("%s: a %d-byte message: %.200q", what, len(msg), msg)
+		}
+	}
+	keygen := func(opts string) string {
+		return errorMessage(t, envectorgo_keygen, cStringArg(envectorgo_keygen, 0, opts), newPtr(envectorgo_keygen, 1))
+	}
+	base := `"preset": "ip0", "eval_mode": "single", "dim_list": [32]`
+	for _, c := range []struct{ what, opts string }{
+		{"key_id", `{"key_id": "` + long + `", ` + base + `}`},
+		{"preset", `{"key_id": "k", "preset": "` + long + `"}`},
+		{"eval_mode", `{"key_id": "k", "eval_mode": "` + long + `"}`},
+		{"seal_mode", `{"key_id": "k", "seal_mode": "` + long + `"}`},
+		{"key_store", `{"key_id": "k", "key_store": "` + long + `"}`},
+		{"seed", `{"key_id": "k", "seed": "` + long + `"}`},
+		{"an unknown key", `{"` + long + `": 1}`},
+		{"a dim_list integer", `{"key_id": "k", "dim_list": [` + strings.Repeat("9", len(long)) + `]}`},
+		{"a dim_list number", `{"key_id": "k", "dim_list": [1.` + strings.Repeat("5", len(long)) + `]}`},
+		{"invalid JSON", `{"key_id": "` + long + `" x}`},
+		{"seal_kek_path", `{"key_id": "k", "seal_mode": "aes", "seal_kek_path": "/` + long + `", ` + base + `}`},
+	} {
+		check(c.what, keygen(c.opts))
+	}
+
+	storeOpen := func(opts string) string {
+		return errorMessage(t, envectorgo_store_open, cStringArg(envectorgo_store_open, 0, opts), newPtr(envectorgo_store_open, 1))
+	}
+	check("region_name", storeOpen(`{"key_store": "aws", "region_name": "`+long+`"}`))
+	check("bucket_name", storeOpen(`{"key_store": "aws", "region_name": "us-east-1", "bucket_name": "`+long+`"}`))
+	check("secret_prefix", storeOpen(`{"key_store": "aws", "region_name": "us-east-1", "secret_prefix": "`+long+`"}`))
+
+	// A store whose key_path is ~1 MB: every operation fails with the OS's "file name
+	// too long", which names the path.
+	opts := cStringArg(envectorgo_store_open, 0, `{"key_path": "`+t.TempDir()+"/"+long+`"}`)
+	out := newPtr(envectorgo_store_open, 1)
+	if st := reflect.ValueOf(envectorgo_store_open).Call([]reflect.Value{opts, out, reflect.Zero(reflect.TypeOf(envectorgo_store_open).In(2))})[0].Int(); st != 0 {
+		t.Fatalf("store_open: status %d", st)
+	}
+	st := reflect.ValueOf(out.Elem().Uint()).Convert(reflect.TypeOf(envectorgo_store_exists).In(0))
+	defer callExport(envectorgo_store_free, out.Elem().Uint())
+	check("key_path (exists)", errorMessage(t, envectorgo_store_exists, st, cStringArg(envectorgo_store_exists, 1, "k"), newPtr(envectorgo_store_exists, 2)))
+	check("key_path (list)", errorMessage(t, envectorgo_store_list, st, newPtr(envectorgo_store_list, 1), newPtr(envectorgo_store_list, 2)))
+
+	// A key id of 1 MB, given as a C string.
+	check("key id", errorMessage(t, envectorgo_store_exists, st, cStringArg(envectorgo_store_exists, 1, strings.Repeat("k", 1<<20)), newPtr(envectorgo_store_exists, 2)))
+}
+
+func TestBoundMessage(t *testing.T) {
+	if m := boundMessage("short"); m != "short" {
+		t.Fatalf("%q", m)
+	}
+	long := strings.Repeat("é", 4000) // two bytes each: the cuts fall inside characters
+	m := boundMessage("head " + long + " tail")
+	if len(m) > maxMessage || !strings.HasPrefix(m, "head é") || !strings.HasSuffix(m, "é tail") ||
+		!strings.Contains(m, "é ... é") || !utf8.ValidString(m) {
+		t.Fatalf("%d bytes: %q", len(m), m)
 	}
 }

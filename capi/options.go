@@ -126,6 +126,15 @@ func parseOptions(data []byte) (*options, error) {
 	return o, nil
 }
 
+// shortValue is a JSON literal from the options for a message: at most its first 40
+// bytes, then "..." (core.Errorf cuts only strings, and %s ones at 4096 bytes).
+func shortValue(v []byte) string {
+	if len(v) <= 40 {
+		return string(v)
+	}
+	return strings.ToValidUTF8(string(v[:40]), "") + "..."
+}
+
 func knownOption(key string) bool {
 	for _, k := range optionKeys {
 		if k == key {
@@ -170,7 +179,7 @@ func decodeDims(v []byte) ([]int, error) {
 		}
 		d, err := strconv.Atoi(string(e))
 		if err != nil {
-			return nil, optionsError("dim_list[%d] = %s is not an integer; accepted: powers of two from 32 to 4096", i, e)
+			return nil, optionsError("dim_list[%d] = %s is not an integer; accepted: powers of two from 32 to 4096", i, shortValue(e))
 		}
 		dims[i] = d
 	}

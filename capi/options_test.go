@@ -147,3 +147,33 @@ func FuzzParseOptions(f *testing.F) {
 		}
 	})
 }
+
+// TestOptionMessagesCutValues: a value of any length shows as its first 40 bytes.
+func TestOptionMessagesCutValues(t *testing.T) {
+	long := strings.Repeat("7", 1<<19)
+	for _, in := range []string{
+		`{"` + long + `": 1}`,
+		`{"dim_list": [` + long + `]}`,
+		`{"dim_list": [0.` + long + `]}`,
+		`{"seal_mode": "` + long + `"}`,
+		`{"key_store": "` + long + `"}`,
+		`{"seed": "` + long + `"}`,
+	} {
+		_, err := parseOptions([]byte(in))
+		if err == nil || len(err.Error()) > 300 || strings.Contains(err.Error(), long[:41]) {
+			t.Errorf("%.30s...: %.400v", in, err)
+		}
+	}
+	for _, in := range []string{
+		`{"key_id": "k", "preset": "` + long + `"}`,
+		`{"key_id": "k", "eval_mode": "` + long + `"}`,
+	} {
+		o, err := parseOptions([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.generateOptions(); err == nil || len(err.Error()) > 400 || strings.Contains(err.Error(), long[:41]) {
+			t.Errorf("%.30s...: %.400v", in, err)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			for i, c := range commands {
 				names[i] = c.name
 			}
-			fmt.Fprintf(stderr, "envector-keygen: unknown command %q; accepted: %s\n", args[0], strings.Join(names, ", "))
+			fmt.Fprintf(stderr, "envector-keygen: %s\n", sprintf("unknown command %q; accepted: %s", args[0], strings.Join(names, ", ")))
 			return ExitUsage
 		}
 		args = args[1:]
@@ -135,11 +135,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, ue.msg)
+		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(ue.msg))
 		fmt.Fprintf(stderr, "Run 'envector-keygen %s --help' for the flags.\n", cmd.name)
 		return ExitUsage
 	default:
-		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, err)
+		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(err.Error()))
 		return ExitFailure
 	}
 }

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/envector-keys/envector-keys/core"
 )
 
 // flagSpec describes one flag. Every flag has a dash and an underscore form
@@ -26,7 +29,33 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return &usageError{sprintf(format, args...)} }
+
+// errorf is a failure (exit status 1) with the message sprintf makes.
+func errorf(format string, args ...any) error { return errors.New(sprintf(format, args...)) }
+
+// sprintf is fmt.Sprintf with string arguments cut as core.Errorf cuts them (one quoted
+// with %q shows at most its first 40 bytes, one shown with %s its first 4096): flag
+// values, paths and key ids can be of any length, and a message never repeats one whole.
+func sprintf(format string, args ...any) string {
+	return core.Errorf(core.ErrInvalidArgument, "", format, args...).(*core.Error).Msg
+}
+
+// maxMessage bounds an error message the command prints: besides the values it
+// quotes, an error can repeat one at length (an OS error names its path in full).
+const maxMessage = 1024
+
+// boundMessage returns msg, or when it is over maxMessage bytes its beginning and end
+// around " ... " (the beginning says what failed, the end the cause), valid UTF-8.
+func boundMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	const keep = (maxMessage - len(" ... ")) / 2
+	head := strings.ToValidUTF8(msg[:keep], "")
+	tail := strings.ToValidUTF8(msg[len(msg)-keep:], "")
+	return head + " ... " + tail
+}
 
 func newFlagSet(specs []flagSpec) *flagSet {
 	return &flagSet{specs: specs, values: map[string][]string{}, set: map[string]bool{}}

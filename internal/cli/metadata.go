@@ -125,7 +125,7 @@ func loadMetadataKey(e *env, loc *location) (*core.KeySet, error) {
 			if loc.aws != nil {
 				where = fmt.Sprintf("AWS %s (no secret %s)", loc.aws.Region(), loc.aws.SecretName(loc.keyID, core.MetadataKey))
 			}
-			return nil, fmt.Errorf("key set %q in %s has no MetadataKey (it was made with --metadata_encryption false)", loc.keyID, where)
+			return nil, errorf("key set %q in %s has no MetadataKey (it was made with --metadata_encryption false)", loc.keyID, where)
 		}
 	}
 	return ks, err
@@ -146,11 +146,11 @@ func readInput(e *env, path string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxMetadataInput+1))
 	if err != nil {
 		clear(data)
-		return nil, fmt.Errorf("reading %s: %v", name, pathErr(err))
+		return nil, errorf("reading %s: %v", name, pathErr(err))
 	}
 	if len(data) > maxMetadataInput {
 		clear(data)
-		return nil, fmt.Errorf("%s holds over %d MiB; no metadata value or token is that large", name, maxMetadataInput>>20)
+		return nil, errorf("%s holds over %d MiB; no metadata value or token is that large", name, maxMetadataInput>>20)
 	}
 	return data, nil
 }
@@ -164,14 +164,14 @@ func writeOutput(e *env, path string, data []byte, mode os.FileMode) error {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
-		return fmt.Errorf("--out: cannot write %s: %v", path, pathErr(err))
+		return errorf("--out: cannot write %s: %v", path, pathErr(err))
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("--out: writing %s: %v", path, pathErr(err))
+		return errorf("--out: writing %s: %v", path, pathErr(err))
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("--out: writing %s: %v", path, pathErr(err))
+		return errorf("--out: writing %s: %v", path, pathErr(err))
 	}
 	return nil
 }

@@ -6,7 +6,7 @@
 
 const fs = require('node:fs');
 const { ROLES, DELETE_IMMEDIATE } = require('./native');
-const { STATUS, InvalidArgumentError, NotFoundError, AlreadyExistsError, ClosedError, CorruptDataError } = require('./errors');
+const { STATUS, InvalidArgumentError, NotFoundError, AlreadyExistsError, ClosedError, CorruptDataError, shown, shownText } = require('./errors');
 const { js, release, detach, runSync, runAsync, soft, call } = require('./run');
 const ops = require('./ops');
 
@@ -45,7 +45,7 @@ function optionsJSON(who, options, accepted) {
   const out = {};
   for (const [k, v] of Object.entries(options)) {
     if (!accepted.includes(k)) {
-      throw new InvalidArgumentError(`${who}: unknown option "${k}"; accepted: ${accepted.join(', ')}`);
+      throw new InvalidArgumentError(`${who}: unknown option ${shown(k)}; accepted: ${accepted.join(', ')}`);
     }
     if (v === undefined || !(k in OPTION_KEYS)) continue;
     out[OPTION_KEYS[k]] = k === 'seed' && v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
@@ -53,7 +53,7 @@ function optionsJSON(who, options, accepted) {
   try {
     return JSON.stringify(out);
   } catch (e) {
-    throw new InvalidArgumentError(`${who}: options cannot be written as JSON: ${e.message}`, { cause: e });
+    throw new InvalidArgumentError(`${who}: options cannot be written as JSON: ${shownText(e.message)}`, { cause: e });
   }
 }
 
@@ -71,7 +71,7 @@ function roleNumbers(who, roles) {
   }
   return roles.map((r) => {
     const i = ROLES.indexOf(r);
-    if (i < 0) throw new InvalidArgumentError(`${who}: unknown role ${JSON.stringify(r)}; accepted: ${ROLES.join(', ')}`);
+    if (i < 0) throw new InvalidArgumentError(`${who}: unknown role ${shown(r)}; accepted: ${ROLES.join(', ')}`);
     return i;
   });
 }
@@ -95,7 +95,7 @@ function kekStep(who, opts) {
     if (typeof sealKekPath !== 'string') throw new InvalidArgumentError(`${who}: sealKekPath must be a string`);
     const wrap = (e) => {
       const cls = e.code === 'ENOENT' ? NotFoundError : InvalidArgumentError;
-      return new cls(`${who}: cannot read the KEK file ${sealKekPath}: ${e.message}`, { cause: e });
+      return new cls(`${who}: cannot read the KEK file ${shownText(sealKekPath)}: ${shownText(e.message)}`, { cause: e });
     };
     return js({
       sync: () => {
@@ -152,7 +152,7 @@ function metadataBytes(who, metadata) {
     try {
       text = JSON.stringify(metadata);
     } catch (e) {
-      throw new InvalidArgumentError(`${who}: metadata cannot be written as JSON: ${e.message}`, { cause: e });
+      throw new InvalidArgumentError(`${who}: metadata cannot be written as JSON: ${shownText(e.message)}`, { cause: e });
     }
     return utf8(who, 'metadata', text);
   }
@@ -198,7 +198,7 @@ function checkOptions(who, opts, accepted) {
   if (opts === undefined || opts === null) return {};
   if (!isPlainObject(opts)) throw new InvalidArgumentError(`${who}: options must be an object, not ${typeof opts}`);
   for (const k of Object.keys(opts)) {
-    if (!accepted.includes(k)) throw new InvalidArgumentError(`${who}: unknown option "${k}"; accepted: ${accepted.join(', ')}`);
+    if (!accepted.includes(k)) throw new InvalidArgumentError(`${who}: unknown option ${shown(k)}; accepted: ${accepted.join(', ')}`);
   }
   if (opts.asJson !== undefined && typeof opts.asJson !== 'boolean') {
     throw new InvalidArgumentError(`${who}: asJson must be true or false`);
@@ -216,7 +216,7 @@ function* withMetadataKey(who, st, keyId, kek, use) {
       const found = [0];
       const x = yield soft(call('envector_store_exists', st, keyId, found));
       if (x === 0 && found[0] === 1) {
-        throw new NotFoundError(`${who}: key set "${keyId}" has no MetadataKey (it was made with metadataEncryption: false): ${r.message}`, { cause: r });
+        throw new NotFoundError(`${who}: key set ${shown(keyId)} has no MetadataKey (it was made with metadataEncryption: false): ${r.message}`, { cause: r });
       }
     }
     throw r;
@@ -226,7 +226,7 @@ function* withMetadataKey(who, st, keyId, kek, use) {
     const sealed = [0];
     yield call('envector_keyset_sealed', ks, sealed);
     if (sealed[0] !== 1) return yield* use(ks);
-    if (!kek) throw new InvalidArgumentError(`${who}: the MetadataKey of key set "${keyId}" is sealed; give its KEK with sealKekPath or kek`);
+    if (!kek) throw new InvalidArgumentError(`${who}: the MetadataKey of key set ${shown(keyId)} is sealed; give its KEK with sealKekPath or kek`);
     const plain = [null];
     yield call('envector_unseal', ks, kek, kek.length, plain);
     try {
@@ -568,7 +568,7 @@ function* initOp(json, options) {
     if (r === 0) return yield* existing(found[0], options);
     if (r !== STATUS.NOT_FOUND && !(r instanceof NotFoundError)) throw r;
     if (!autoKeySetup) {
-      throw new NotFoundError(`init: autoKeySetup is false and there is no key set "${keyId}" (generate one first, or pass autoKeySetup: true): ${r.message}`, { cause: r });
+      throw new NotFoundError(`init: autoKeySetup is false and there is no key set ${shown(keyId)} (generate one first, or pass autoKeySetup: true): ${r.message}`, { cause: r });
     }
 
     // Make one.
@@ -591,7 +591,7 @@ function* initOp(json, options) {
           // Undo, so that the next init makes and registers a key set again.
           const d = yield soft(call('envector_store_delete', st, keyId, DELETE_IMMEDIATE));
           if (d !== 0) {
-            process.emitWarning(`envector-keys: init: register failed and key set "${keyId}" could not be removed: ${d.message}`, 'EnvectorWarning');
+            process.emitWarning(`envector-keys: init: register failed and key set ${shown(keyId)} could not be removed: ${d.message}`, 'EnvectorWarning');
           }
           throw e;
         }

@@ -81,6 +81,37 @@ function fromStatus(status, message) {
   return e;
 }
 
+// ---- values in messages (internal) ---------------------------------------------------
+
+// How much of a value a message shows: a string its first SHOWN characters and '...', as
+// the library shows a quoted value; a path or another error's message its first
+// SHOWN_TEXT characters. So no value of any length (a 1 MB key id) fills a message.
+const SHOWN = 40;
+const SHOWN_TEXT = 256;
+
+// shown is value for a message, quoted (JSON) and cut: a string shows at most its first
+// 40 characters, then '...'; another value its JSON (or String) form, cut alike.
+function shown(value) {
+  if (typeof value === 'string') {
+    return value.length > SHOWN ? `${JSON.stringify(value.slice(0, SHOWN))}...` : JSON.stringify(value);
+  }
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined; // a BigInt, a cycle
+  }
+  if (typeof text !== 'string') text = String(value);
+  return text.length > 2 * SHOWN ? `${text.slice(0, 2 * SHOWN)}...` : text;
+}
+
+// shownText is text for a message (a path, another error's message), unquoted, cut to its
+// first 256 characters, then '...'.
+function shownText(text) {
+  const t = String(text);
+  return t.length > SHOWN_TEXT ? `${t.slice(0, SHOWN_TEXT)}...` : t;
+}
+
 module.exports = {
   STATUS,
   EnvectorError,
@@ -94,4 +125,6 @@ module.exports = {
   InternalError,
   ClosedError,
   fromStatus,
+  shown,
+  shownText,
 };

@@ -20,7 +20,7 @@
 //   [step, step, ...]       soft steps run together; resumes with their results
 
 const { fn } = require('./native');
-const { fromStatus, InvalidArgumentError } = require('./errors');
+const { fromStatus, InvalidArgumentError, shownText } = require('./errors');
 
 function call(name, ...args) {
   const errOut = [null];
@@ -41,7 +41,7 @@ function js(work) {
 
 // A koffi exception (an argument it cannot convert) is the caller's mistake.
 function conversionError(step, e) {
-  return new InvalidArgumentError(`${step.name}: ${e.message}`, { cause: e });
+  return new InvalidArgumentError(`${step.name}: ${shownText(e.message)}`, { cause: e });
 }
 
 function failureMessage(step, status) {

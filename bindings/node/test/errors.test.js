@@ -153,3 +153,40 @@ test('a local store that cannot be written is a StorageIOError naming the path',
   assert.ok(e.message.includes(file), e.message);
   assert.equal(fs.readFileSync(file, 'utf8'), 'x');
 });
+
+test('messages never repeat a long value: a key id, option, role or path of ~1 MB gives ~1 KB at most', async (t) => {
+  const dir = tempDir(t);
+  const long = 'k'.repeat((1 << 20) - 1024); // the options JSON is at most 1 MiB
+  const longer = 'k'.repeat(1 << 20); // a key id goes to the library as a C string
+  const short = async (what, fn) => {
+    let caught;
+    try {
+      await fn();
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught instanceof ev.EnvectorError, `${what}: ${caught}`);
+    const m = caught.message;
+    assert.ok(m.length < 1100 && !m.includes(long.slice(0, 600)), `${what}: a ${m.length}-character message: ${m.slice(0, 200)}...`);
+  };
+  const gen = (opts) => new ev.KeyGenerator({ keyPath: dir, keyId: 'a', ...SMALL, ...opts });
+  await short('keyId', () => gen({ keyId: long }).generateKeysStream());
+  for (const opt of ['preset', 'evalMode', 'sealMode', 'seed']) {
+    await short(opt, () => gen({ [opt]: long }).generateKeysStream());
+  }
+  await short('dimList', () => gen({ dimList: [long] }).generateKeysStream());
+  await short('sealKekPath', () => gen({ sealMode: 'aes', sealKekPath: path.join(dir, long) }).generateKeysStream());
+  await short('keyPath', () => gen({ keyPath: path.join(dir, long) }).generateKeys());
+  await short('an unknown option', () => gen({ [long]: 1 }));
+  await short('keyStore', () => new ev.KeyManager({ keyStore: long }).listKeys());
+  await short('regionName', () => new ev.KeyManager({ keyStore: 'aws', regionName: long }).listKeys());
+  await short('keyPath (manager)', () => new ev.KeyManager({ keyPath: path.join(dir, long) }).listKeys());
+  const km = new ev.KeyManager({ keyPath: dir });
+  t.after(() => km.close());
+  await short('load keyId', () => km.load({ keyId: longer }));
+  await short('verifyKeyId', () => km.verifyKeyId(longer));
+  await short('delete keyId', () => km.delete({ keyId: longer }));
+  await short('a role', () => km.load({ keyId: 'a', roles: [long] }));
+  await short('verify sealKekPath', () => km.verify({ keyId: 'a', sealKekPath: path.join(dir, long) }));
+  assert.deepEqual(tree(dir), [], 'nothing written');
+});

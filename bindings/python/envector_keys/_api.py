@@ -22,6 +22,8 @@ from .errors import (
     InvalidArgumentError,
     NotFoundError,
     StorageIOError,
+    shown,
+    shown_text,
 )
 
 __all__ = [
@@ -83,7 +85,7 @@ def _options_json(who: str, options: Mapping[str, Any]) -> bytes:
     try:
         return json.dumps(out, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError) as e:
-        raise InvalidArgumentError(f"{who}: options cannot be written as JSON: {e}") from e
+        raise InvalidArgumentError(f"{who}: options cannot be written as JSON: {shown_text(e)}") from e
 
 
 def _require_key_id(who: str, key_id: Any) -> str:
@@ -99,12 +101,12 @@ def _role_numbers(who: str, roles: Optional[Sequence[str]]) -> Optional[List[int
     if isinstance(roles, (str, bytes)) or not isinstance(roles, Sequence) or len(roles) == 0:
         raise InvalidArgumentError(
             f"{who}: roles must be a non-empty list of role names ({', '.join(ROLES)}), e.g. ['EncKey', 'EvalKey']; "
-            f"got {roles!r}"
+            f"got {shown(roles)}"
         )
     out = []
     for r in roles:
         if r not in ROLES:
-            raise InvalidArgumentError(f"{who}: unknown role {r!r}; accepted: {', '.join(ROLES)}")
+            raise InvalidArgumentError(f"{who}: unknown role {shown(r)}; accepted: {', '.join(ROLES)}")
         out.append(ROLES.index(r))
     return out
 
@@ -129,10 +131,10 @@ def _read_kek_file(who: str, path: Any) -> bytearray:
                 got += k
     except FileNotFoundError as e:
         _wipe(buf)
-        raise NotFoundError(f"{who}: no KEK file at {p} ({e.strerror})") from None
+        raise NotFoundError(f"{who}: no KEK file at {shown_text(p)} ({e.strerror})") from None
     except OSError as e:
         _wipe(buf)
-        raise StorageIOError(f"{who}: cannot read the KEK file {p}: {e.strerror or e}") from None
+        raise StorageIOError(f"{who}: cannot read the KEK file {shown_text(p)}: {shown_text(e.strerror or e)}") from None
     del buf[got:]
     return buf
 
@@ -184,7 +186,7 @@ def _metadata_bytes(who: str, metadata: Any) -> Union[bytes, bytearray, memoryvi
         try:
             text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as e:
-            raise InvalidArgumentError(f"{who}: metadata cannot be written as JSON: {e}") from None
+            raise InvalidArgumentError(f"{who}: metadata cannot be written as JSON: {shown_text(e)}") from None
         return _metadata_bytes(who, text)
     raise InvalidArgumentError(f"{who}: metadata must be {_METADATA_TYPES}, not {type(metadata).__name__}")
 
@@ -459,7 +461,7 @@ class KeyManager:
             except NotFoundError as e:
                 if st.exists(kid_c):
                     raise NotFoundError(
-                        f"{who}: key set {kid!r} has no MetadataKey (it was made with metadata_encryption=False): {e}"
+                        f"{who}: key set {shown(kid)} has no MetadataKey (it was made with metadata_encryption=False): {e}"
                     ) from e
                 raise
             assert ks is not None
@@ -468,7 +470,7 @@ class KeyManager:
                     return use(ks)
                 if k is None:
                     raise InvalidArgumentError(
-                        f"{who}: the MetadataKey of key set {kid!r} is sealed; give its KEK with seal_kek_path or kek"
+                        f"{who}: the MetadataKey of key set {shown(kid)} is sealed; give its KEK with seal_kek_path or kek"
                     )
                 with ks.unseal(k) as plain:
                     return use(plain)
@@ -690,7 +692,7 @@ def init(
                 found = st.load(kid_c)
             except NotFoundError as e:
                 raise NotFoundError(
-                    f"{who}: auto_key_setup is False and there is no key set {kid!r} (generate one first, or "
+                    f"{who}: auto_key_setup is False and there is no key set {shown(kid)} (generate one first, or "
                     f"pass auto_key_setup=True): {e}"
                 ) from e
         if found is not None:
@@ -720,7 +722,7 @@ def init(
                 try:
                     st.delete(kid_c, n.DELETE_IMMEDIATE)
                 except Exception as d:
-                    note = f"envector-keys: init: register failed and key set {kid!r} could not be removed: {d}"
+                    note = f"envector-keys: init: register failed and key set {shown(kid)} could not be removed: {d}"
                     warnings.warn(note, RuntimeWarning, stacklevel=2)
                     if hasattr(e, "add_note"):
                         e.add_note(note)

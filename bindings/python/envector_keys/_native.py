@@ -34,7 +34,7 @@ from ctypes import (
 from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional, Tuple, TypeVar
 
-from .errors import ClosedError, EnvectorError, ForkedProcessError, InvalidArgumentError, error_from_status
+from .errors import ClosedError, EnvectorError, ForkedProcessError, InvalidArgumentError, error_from_status, shown_text
 
 SONAME = "libenvector.so.0"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -257,7 +257,7 @@ def call(who: str, fn: Callable[..., int], *args: Any, expect: Optional[int] = N
     try:
         status = fn(*args, byref(err))
     except ctypes.ArgumentError as e:  # a value ctypes cannot convert: the caller's mistake
-        raise InvalidArgumentError(f"{who}: {e}") from e
+        raise InvalidArgumentError(f"{who}: {shown_text(e)}") from e
     if status == 0:
         return 0
     if expect is not None and status == expect:

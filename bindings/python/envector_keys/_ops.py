@@ -9,7 +9,7 @@ from ctypes import POINTER, byref, c_int, c_size_t
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _native as n
-from .errors import STATUS, ClosedError, InvalidArgumentError
+from .errors import STATUS, ClosedError, InvalidArgumentError, shown, shown_text
 
 #: The KeyBlobs key of each role, in role order.
 BLOB_KEYS: Tuple[str, ...] = ("sec_blob", "enc_blob", "eval_blob", "metadata_blob")
@@ -158,7 +158,7 @@ def from_blobs(key_id: str, keys: Mapping[str, Any], who: str) -> KeySet:
         )
     unknown = [k for k in keys if k not in BLOB_KEYS]
     if unknown:
-        raise InvalidArgumentError(f"{who}: unknown key {unknown[0]!r} in keys; accepted: {', '.join(BLOB_KEYS)}")
+        raise InvalidArgumentError(f"{who}: unknown key {shown(unknown[0])} in keys; accepted: {', '.join(BLOB_KEYS)}")
     roles: List[int] = []
     bufs: List[Tuple[Any, int, Any]] = []
     for r, k in enumerate(BLOB_KEYS):
@@ -187,7 +187,7 @@ def encode_id(key_id: str, who: str) -> bytes:
     try:
         return key_id.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise InvalidArgumentError(f"{who}: key_id is not valid UTF-8: {e}") from e
+        raise InvalidArgumentError(f"{who}: key_id is not valid UTF-8: {shown_text(e)}") from e
 
 
 class Store(n.Handle):

@@ -8,6 +8,7 @@ key material.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Dict, Optional, Type
 
 __all__ = [
@@ -159,3 +160,34 @@ def error_from_status(status: int, message: str) -> EnvectorError:
     if cls is not None:
         return cls(message)
     return InternalError(f"{message} (unknown status {status})", status=status)
+
+
+# ---- values in messages (internal) -----------------------------------------------------
+
+#: How much of a value a message shows: a str its first SHOWN characters and "...", as
+#: the library shows a quoted value; other values a repr of about that size.
+SHOWN = 40
+#: How much of a path or of another error's text a message shows.
+SHOWN_TEXT = 256
+
+_repr = reprlib.Repr()
+_repr.maxstring = SHOWN + 2
+_repr.maxother = SHOWN
+_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 6
+_repr.maxlevel = 2
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for a message, cut: a str shows at most its first 40 characters,
+    then ``...``; so no value of any length (a 1 MB key id) fills a message."""
+    if isinstance(value, str):
+        return repr(value[:SHOWN]) + ("..." if len(value) > SHOWN else "")
+    text = _repr.repr(value)
+    return text if len(text) <= 2 * SHOWN else text[: 2 * SHOWN] + "..."
+
+
+def shown_text(text: object) -> str:
+    """``str(text)`` for a message (a path, another error's message), cut to its first
+    256 characters, then ``...``."""
+    t = str(text)
+    return t if len(t) <= SHOWN_TEXT else t[:SHOWN_TEXT] + "..."

@@ -198,3 +198,38 @@ def test_messages_never_hold_the_seed(tmp_path: Path) -> None:
     e = expect(lambda: ek.KeyGenerator(key_id="a", seed=seed, dim_list=[33]).generate_keys_stream(), ek.InvalidArgumentError, "dim 33")
     assert seed not in str(e)
     assert json.dumps(seed) not in repr(e)
+
+
+def test_messages_never_repeat_a_long_value(tmp_path: Path) -> None:
+    """A key id, option value, role, blob name or path of ~1 MB (the options JSON is at
+    most 1 MiB): whichever layer refuses it, the message is about 1 KB at most."""
+    long = "k" * ((1 << 20) - 1024)
+    longer = "k" * (1 << 20)  # a key id goes to the library as a C string, not JSON
+
+    def short(fn: Callable[[], object], cls: Type[ek.EnvectorError] = ek.EnvectorError) -> None:
+        with pytest.raises(cls) as ei:
+            fn()
+        m = str(ei.value)
+        assert len(m) < 1100 and long[:600] not in m, f"a {len(m)}-character message: {m[:200]!r}..."
+
+    def gen(**kw: object) -> ek.KeyGenerator:
+        return ek.KeyGenerator(**{"key_path": tmp_path, "key_id": "a", **SMALL, **kw})  # type: ignore[arg-type]
+
+    short(lambda: gen(key_id=long).generate_keys_stream(), ek.InvalidArgumentError)
+    for opt in ("preset", "eval_mode", "seal_mode", "seed"):
+        short(lambda: gen(**{opt: long}).generate_keys_stream(), ek.InvalidArgumentError)
+    short(lambda: gen(dim_list=[long]).generate_keys_stream(), ek.InvalidArgumentError)
+    short(lambda: gen(seal_mode="aes", seal_kek_path=tmp_path / long).generate_keys_stream())
+    short(lambda: gen(key_path=tmp_path / long).generate_keys())
+    short(lambda: ek.KeyManager(key_store=long).list_keys(), ek.InvalidArgumentError)
+    short(lambda: ek.KeyManager(key_store="aws", region_name=long).list_keys(), ek.InvalidArgumentError)
+    short(lambda: ek.KeyManager(key_path=tmp_path / long).list_keys())
+    with ek.KeyManager(key_path=tmp_path) as km:
+        short(lambda: km.load(key_id=longer), ek.InvalidArgumentError)
+        short(lambda: km.verify_key_id(key_id=longer), ek.InvalidArgumentError)
+        short(lambda: km.delete(key_id=longer), ek.InvalidArgumentError)
+        short(lambda: km.load(key_id="a", roles=[long]), ek.InvalidArgumentError)
+        short(lambda: km.load(key_id="a", roles=longer), ek.InvalidArgumentError)  # type: ignore[arg-type]
+        short(lambda: km.save({long: b"{}"}, key_id="a"), ek.InvalidArgumentError)
+        short(lambda: km.verify(key_id="a", seal_kek_path=tmp_path / long))
+    assert tree(tmp_path) == [], "nothing written"
