@@ -58,7 +58,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := e.Op + ": " + e.Msg
-	if e.Err != nil {
+	if e.Err != nil && e.Err != errSetMismatch { // the message says it all
 		s += ": " + e.Err.Error()
 	}
 	return s

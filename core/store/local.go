@@ -236,11 +236,7 @@ func (l *Local) Delete(_ context.Context, keyID string, _ DeleteOptions) error {
 	}
 	cleanStale(l.Root)
 	dir := l.Dir(keyID)
-	if _, err := os.Stat(dir); err == nil {
-		unlock, err := lockFile(filepath.Join(l.Root, "."+keyID+lockExt))
-		if err != nil {
-			return core.Wrap(core.ErrIO, op, err, "locking key set %q in %s", keyID, l.Root)
-		}
+	if unlock, err := lockKeyDir(dir); err == nil {
 		defer unlock()
 	}
 	removed := 0

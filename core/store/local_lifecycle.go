@@ -20,7 +20,7 @@ import (
 // same four file names; `ls <Root>/<key_id>` shows the current files (and versions/).
 //
 // Every change of a stored set (Update: state, reseal, rotate) is made the same way:
-// under an exclusive lock on <Root>/.<key_id>.lock, the whole new directory (new files,
+// under an exclusive flock on <Root>/<key_id>, the whole new directory (new files,
 // the unchanged ones hard-linked, the kept versions hard-linked) is written into a
 // temporary sibling, synced, and swapped with the current directory in one
 // renameat2(RENAME_EXCHANGE); the old directory is then removed. Readers open the
@@ -32,22 +32,33 @@ import (
 
 const (
 	tmpInfix  = ".tmp-"
-	lockExt   = ".lock"
 	versionsD = "versions"
 )
 
-// lockFile takes an exclusive flock on path (created 0600 if missing) and returns the
-// function that releases it.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+// lockKeyDir takes an exclusive flock on the key directory dir and returns the function
+// that releases it. Update swaps directories, so a lock taken on a directory that is no
+// longer the one at dir (it was swapped out while we waited) is dropped and taken
+// again on the current one. No lock file is left anywhere.
+func lockKeyDir(dir string) (func(), error) {
+	for {
+		f, err := os.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, err
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(dir)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
 		f.Close()
-		return nil, err
+		if err2 != nil {
+			return nil, err2
+		}
 	}
-	return func() { f.Close() }, nil // closing releases the lock
 }
 
 func flockRetry(fd, how int) error {
@@ -153,7 +164,8 @@ func zeroFile(path string) {
 	f.Sync()
 }
 
-// Update replaces key set keyID (see Store.Update and Local).
+// Update replaces key set keyID (see Store.Update and Local), holding an exclusive flock
+// on its directory.
 func (l *Local) Update(ctx context.Context, keyID string, opts core.ParseOptions, change ChangeFunc) (err error) {
 	op := "store.local.Update"
 	if err := core.CheckKeyID(keyID); err != nil {
@@ -161,10 +173,10 @@ func (l *Local) Update(ctx context.Context, keyID string, opts core.ParseOptions
 	}
 	cleanStale(l.Root)
 	dir := l.Dir(keyID)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	unlock, err := lockKeyDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		return core.Errorf(core.ErrNotFound, op, "no key set %q in %s", keyID, l.Root)
 	}
-	unlock, err := lockFile(filepath.Join(l.Root, "."+keyID+lockExt))
 	if err != nil {
 		return core.Wrap(core.ErrIO, op, err, "locking key set %q in %s", keyID, l.Root)
 	}

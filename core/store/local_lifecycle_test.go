@@ -192,13 +192,13 @@ func TestLocalUpdateFailureKeepsOldSet(t *testing.T) {
 	require.Equal(t, before, snapshot(t, l.Root), "the old set is intact and nothing else is left")
 }
 
-// snapshot maps every file under root (lock files aside) to its contents.
+// snapshot maps every file under root to its contents.
 func snapshot(t testing.TB, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		require.NoError(t, err)
-		if !d.IsDir() && !strings.HasSuffix(d.Name(), lockExt) {
+		if !d.IsDir() {
 			b, err := os.ReadFile(path)
 			require.NoError(t, err)
 			rel, _ := filepath.Rel(root, path)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -23,9 +24,10 @@ import (
 
 // Exit statuses.
 const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 2
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitUsage    = 2
+	ExitInactive = 3 // the key set is not active (deactivated, destroyed, preparing) or has expired
 )
 
 // Version is the tool's version.
@@ -51,6 +53,7 @@ var generateFlags = append(append([]flagSpec{
 	{name: "seal_mode", help: "none (default) or aes: seal SecKey and MetadataKey with AES-256-GCM under a KEK"},
 	{name: "seed", help: "128 hex characters (64 bytes): deterministic generation (testing only)"},
 	{name: "seed_file", help: "file of exactly 64 bytes: deterministic generation (testing only)"},
+	{name: "lifetime", help: "how long the keys are usable: hours (h), days (d) or years (y), e.g. 720h, 90d, 5y (default 5y, as enVector)"},
 	{name: "quiet", boolean: true, help: "print nothing on success"},
 }, commonFlags...), append(awsFlags, kekFlags...)...)
 
@@ -62,9 +65,11 @@ var awsFlags = []flagSpec{
 	{name: "secret_prefix", help: "prefix of the S3 object keys and Secrets Manager names (with --key_store aws; default " + store.DefaultPrefix + "; \"\" for none)"},
 }
 
-var inspectFlags = append(append([]flagSpec{}, commonFlags...), awsFlags...)
+var versionFlag = flagSpec{name: "version", help: "an earlier version of the key set, kept by rotate (default: the current one)"}
 
-var verifyFlags = append(append(append([]flagSpec{}, commonFlags...), awsFlags...), kekFlags...)
+var inspectFlags = append(append([]flagSpec{versionFlag}, commonFlags...), awsFlags...)
+
+var verifyFlags = append(append(append([]flagSpec{versionFlag}, commonFlags...), awsFlags...), kekFlags...)
 
 var listFlags = append([]flagSpec{commonFlags[0], commonFlags[2], commonFlags[3]}, awsFlags...)
 
@@ -86,6 +91,8 @@ var commands = []command{
 	{"encrypt-metadata", "encrypt metadata (UTF-8 text) with the key set's MetadataKey: writes enVector's token (base64) and a newline", encryptMetadataFlags, runEncryptMetadata},
 	{"decrypt-metadata", "decrypt a metadata token with the key set's MetadataKey: writes the metadata byte for byte", decryptMetadataFlags, runDecryptMetadata},
 }
+
+func init() { commands = append(commands, lifecycleCommands...) }
 
 // env is what a command may touch.
 type env struct {
@@ -138,6 +145,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(ue.msg))
 		fmt.Fprintf(stderr, "Run 'envector-keygen %s --help' for the flags.\n", cmd.name)
 		return ExitUsage
+	case errors.Is(err, core.ErrInactive):
+		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(err.Error()))
+		return ExitInactive
 	default:
 		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(err.Error()))
 		return ExitFailure
@@ -366,9 +376,15 @@ func runGenerate(e *env, fs *flagSet) error {
 		return err
 	}
 
+	var lifetime time.Duration
+	if fs.has("lifetime") {
+		if lifetime, err = parseLifetime(fs.str("lifetime", "")); err != nil {
+			return err
+		}
+	}
 	prog := newProgress(e.stderr, "generating keys")
 	ks, err := core.Generate(core.GenerateOptions{
-		KeyID: loc.keyID, Parameters: p, NoMetadataKey: !metadata, Seed: seed,
+		KeyID: loc.keyID, Parameters: p, NoMetadataKey: !metadata, Seed: seed, Lifetime: lifetime,
 		Requester: core.DefaultRequester("cli"), Progress: prog.update,
 	})
 	prog.done()
@@ -405,9 +421,16 @@ func loadForCommand(e *env, fs *flagSet, opts core.ParseOptions) (*core.KeySet, 
 		return nil, nil, err
 	}
 	var ks *core.KeySet
-	if loc.local != nil {
+	switch {
+	case fs.has("version"):
+		n, perr := strconv.Atoi(fs.str("version", ""))
+		if perr != nil || n < 1 {
+			return nil, nil, usagef("--version %q; accepted: a version number (1, 2, ...)", fs.str("version", ""))
+		}
+		ks, err = loc.st.LoadVersion(e.ctx, loc.keyID, n)
+	case loc.local != nil:
 		ks, err = loc.local.LoadFrom(e.ctx, loc.dir, loc.keyID, opts)
-	} else {
+	default:
 		ks, err = loc.aws.LoadWithOptions(e.ctx, loc.keyID, opts)
 	}
 	return ks, loc, err
@@ -439,13 +462,29 @@ func printInfo(w io.Writer, ks *core.KeySet) {
 		if i == 0 {
 			fmt.Fprintf(w, "  created %s by %s (%s), expires %s, state %s, key version %s\n",
 				info.CreatedAt, info.Requester.Entity, info.Requester.Method, info.ExpiresAt, info.State, info.KeyVersion)
+			if info.StateReason != "" {
+				by := ""
+				if info.StateChangedBy != nil {
+					by = fmt.Sprintf(" by %s (%s)", info.StateChangedBy.Entity, info.StateChangedBy.Method)
+				}
+				fmt.Fprintf(w, "  state changed %s%s: %s\n", info.StateUpdatedAt, by, info.StateReason)
+			}
+			if info.SetID != "" {
+				fmt.Fprintf(w, "  version %d of the key id; set id %s (binds the four envelopes)\n", info.SetVersion, info.SetID)
+			}
 			fmt.Fprintf(w, "  envelope: %s; key data: %s\n", info.Dialect, keyFormatText(info.KeyFormat))
 		}
 		state := "plain"
-		if info.Sealed {
+		switch {
+		case info.Tombstone:
+			state = "destroyed: key data erased"
+		case info.Sealed:
 			state = "sealed " + info.SealAlg
-		} else if info.Role.Secret() {
+		case info.Role.Secret():
 			state = "plain (not sealed)"
+		}
+		if info.KeyVersion != ks.Info()[0].KeyVersion || info.State != ks.Info()[0].State {
+			state += fmt.Sprintf(" (key version %s, %s)", info.KeyVersion, info.State)
 		}
 		fmt.Fprintf(w, "  %-12s %-17s %10s bytes  %s  sha256 %s\n", info.Role, info.Role.FileName(), strconv.FormatInt(info.DataSize, 10), state, info.Hash)
 	}
@@ -503,12 +542,30 @@ func runList(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	ids, err := st.List(e.ctx)
+	sets, err := st.ListSets(e.ctx)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		fmt.Fprintln(e.stdout, id)
+	for _, li := range sets {
+		line := li.KeyID
+		if !li.Complete {
+			var have []string
+			for _, r := range li.Roles {
+				have = append(have, r.String())
+			}
+			if len(have) == 0 {
+				have = []string{"no current keys"}
+			}
+			line += fmt.Sprintf("  (incomplete: %s only; delete removes it)", strings.Join(have, ", "))
+		}
+		if len(li.Versions) > 0 {
+			var vs []string
+			for _, n := range li.Versions {
+				vs = append(vs, strconv.Itoa(n))
+			}
+			line += fmt.Sprintf("  (earlier versions: %s)", strings.Join(vs, ", "))
+		}
+		fmt.Fprintln(e.stdout, line)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,8 +52,30 @@ func TestScripts(t *testing.T) {
 			"cmpkeydata": cmdCmpKeyData,
 			"mode":       cmdMode,
 			"awscheck":   cmdAWSCheck,
+			"status":     cmdStatus,
 		},
 	})
+}
+
+// status N CMD ARGS... runs CMD (as exec does, keeping its output for stdout and
+// stderr) and requires exit status N.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N command args...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
 }
 
 // mkbytes N FILE writes N bytes that are not newlines (binary KEK files).
