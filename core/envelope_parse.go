@@ -479,6 +479,9 @@ func parametersOfEVIEntry(op string, role Role, md *wireMetadata, e *envelope) (
 			}
 			p.EvalMode = EvalMode(mode)
 		}
+	case e.tombstone:
+		// A destroyed secret without metadata names no preset: its key data is gone.
+		p.Preset = Preset{keyFormat: keyFormatEVI}
 	case role == SecKey && e.sealed():
 		name, _, _, _, _ := parseSealedSecKey(e.keyData)
 		for _, pr := range eviPresets {

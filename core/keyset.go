@@ -311,8 +311,8 @@ func checkLifetime(d time.Duration) error {
 // name the eval mode on the EvalKey only, its MetadataKey names no preset, and a sealed
 // SecKey of its key generator names the preset without its scales.
 func mergeParameters(a, b Parameters) (Parameters, bool) {
-	if a.Preset.name == "" && a.Preset.keyFormat == "" {
-		return b, true
+	if a.Preset.name == "" && (a.Preset.keyFormat == "" || a.Preset.keyFormat == b.Preset.keyFormat) {
+		return b, true // a knew nothing (a MetadataKey, a destroyed secret)
 	}
 	if b.Preset.name == "" {
 		return a, b.Preset.keyFormat == "" || b.Preset.keyFormat == a.Preset.keyFormat
