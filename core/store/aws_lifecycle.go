@@ -143,12 +143,9 @@ func (a *AWS) Update(ctx context.Context, keyID string, opts core.ParseOptions, 
 		return err
 	}
 	defer cur.Wipe()
-	next, archive, err := change(cur)
+	next, archive, err := applyChange(op, cur, change)
 	if err != nil {
 		return err
-	}
-	if next.ID() != keyID || (archive != nil && archive.ID() != keyID) {
-		return core.Errorf(core.ErrInternal, op, "the new key set is not key %q", keyID)
 	}
 
 	var undo []func(context.Context) error
@@ -231,17 +228,7 @@ func (a *AWS) replaceSecret(ctx context.Context, op string, sm secretsUpdater, k
 		}
 		return nil
 	}
-	if err := put(ctx, blob); err != nil {
-		return nil, err
-	}
-	return func(c context.Context) error {
-		old, err := cur.Blob(r)
-		if err != nil {
-			return err
-		}
-		defer clear(old)
-		return put(c, old)
-	}, nil
+	return putThenUndo(ctx, put, blob, cur, r)
 }
 
 // replaceObject overwrites role r's object with blob and returns how to put the old
@@ -255,6 +242,11 @@ func (a *AWS) replaceObject(ctx context.Context, op, keyID string, r core.Role, 
 		}
 		return nil
 	}
+	return putThenUndo(ctx, put, blob, cur, r)
+}
+
+// putThenUndo puts blob as role r and returns how to put cur's bytes of r back.
+func putThenUndo(ctx context.Context, put func(context.Context, []byte) error, blob []byte, cur *core.KeySet, r core.Role) (func(context.Context) error, error) {
 	if err := put(ctx, blob); err != nil {
 		return nil, err
 	}
@@ -262,6 +254,9 @@ func (a *AWS) replaceObject(ctx context.Context, op, keyID string, r core.Role, 
 		old, err := cur.Blob(r)
 		if err != nil {
 			return err
+		}
+		if r.Secret() {
+			defer clear(old)
 		}
 		return put(c, old)
 	}, nil

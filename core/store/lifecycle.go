@@ -103,3 +103,15 @@ func Rotate(ctx context.Context, st Store, keyID string, opts RotateOptions) (*c
 	})
 	return out, err
 }
+
+// applyChange runs change on cur for a store's Update and checks that what it made is
+// of cur's key id.
+func applyChange(op string, cur *core.KeySet, change ChangeFunc) (next, archive *core.KeySet, err error) {
+	if next, archive, err = change(cur); err != nil {
+		return nil, nil, err
+	}
+	if next == nil || next.ID() != cur.ID() || (archive != nil && archive.ID() != cur.ID()) {
+		return nil, nil, core.Errorf(core.ErrInternal, op, "the new key set is not key %q", cur.ID())
+	}
+	return next, archive, nil
+}

@@ -187,12 +187,9 @@ func (l *Local) Update(ctx context.Context, keyID string, opts core.ParseOptions
 		return err
 	}
 	defer cur.Wipe()
-	next, archive, err := change(cur)
+	next, archive, err := applyChange(op, cur, change)
 	if err != nil {
 		return err
-	}
-	if next.ID() != keyID || (archive != nil && archive.ID() != keyID) {
-		return core.Errorf(core.ErrInternal, op, "the new key set is not key %q", keyID)
 	}
 	kept := l.versions(keyID)
 	if archive != nil {

@@ -66,16 +66,12 @@ func parseLifetime(s string) (time.Duration, error) {
 }
 
 func runState(e *env, fs *flagSet) error {
-	kek, err := readKEK(e, fs)
+	kek, loc, err := kekAndLocation(e, fs)
 	if err != nil {
 		return err
 	}
 	if kek != nil {
 		defer kek.Wipe()
-	}
-	loc, err := resolveLocation(e, fs)
-	if err != nil {
-		return err
 	}
 	if !fs.has("to") {
 		for _, f := range []string{"reason", "compromised"} {
@@ -127,16 +123,12 @@ func printState(e *env, ks *core.KeySet, loc *location) {
 }
 
 func runRotate(e *env, fs *flagSet) error {
-	kek, err := readKEK(e, fs)
+	kek, loc, err := kekAndLocation(e, fs)
 	if err != nil {
 		return err
 	}
 	if kek != nil {
 		defer kek.Wipe()
-	}
-	loc, err := resolveLocation(e, fs)
-	if err != nil {
-		return err
 	}
 	g := core.GenerateOptions{Requester: core.DefaultRequester("cli")}
 	if fs.has("preset") || fs.has("eval_mode") || fs.has("dim") {
@@ -214,4 +206,20 @@ func runReseal(e *env, fs *flagSet) error {
 		printInfo(e.stdout, ks)
 	}
 	return nil
+}
+
+// kekAndLocation reads the KEK flags (nil when none is given) and resolves the key set.
+func kekAndLocation(e *env, fs *flagSet) (*core.KEK, *location, error) {
+	kek, err := readKEK(e, fs)
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := resolveLocation(e, fs)
+	if err != nil {
+		if kek != nil {
+			kek.Wipe()
+		}
+		return nil, nil, err
+	}
+	return kek, loc, nil
 }
