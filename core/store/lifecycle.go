@@ -28,7 +28,9 @@ func SetState(ctx context.Context, st Store, keyID string, c core.StateChange, k
 // public keys are left as they are. It returns the set as stored now.
 func Reseal(ctx context.Context, st Store, keyID string, oldKEK, newKEK *core.KEK) (*core.KeySet, error) {
 	var out *core.KeySet
-	err := st.Update(ctx, keyID, core.ParseOptions{}, func(cur *core.KeySet) (*core.KeySet, *core.KeySet, error) {
+	// The public keys are left as they are: their bytes are checked as they stream by
+	// and not kept (an MM EvalKey is 0.9 GB).
+	err := st.Update(ctx, keyID, core.ParseOptions{SkipKeyData: true}, func(cur *core.KeySet) (*core.KeySet, *core.KeySet, error) {
 		next, err := cur.Reseal(oldKEK, newKEK)
 		out = next
 		return next, nil, err
