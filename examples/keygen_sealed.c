@@ -11,10 +11,12 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-static void check(int rc, envector_error *err, const char *what) {
+/* check takes the address of the error, not its value: C does not order the evaluation
+ * of arguments, so check(f(&err), err, ...) may read err before f sets it. */
+static void check(int rc, envector_error **err, const char *what) {
 	if (rc == ENVECTOR_OK) return;
-	fprintf(stderr, "%s failed (code %d): %s\n", what, rc, envector_error_message(err));
-	envector_error_free(err);
+	fprintf(stderr, "%s failed (code %d): %s\n", what, rc, envector_error_message(*err));
+	envector_error_free(*err);
 	exit(1);
 }
 
@@ -61,13 +63,13 @@ int main(int argc, char **argv) {
 	envector_error *err = NULL;
 	envector_keyset *plain = NULL, *sealed = NULL;
 	envector_store *store = NULL;
-	check(envector_keygen(options, &plain, &err), err, "envector_keygen");
-	check(envector_seal(plain, kek, kek_len, &sealed, &err), err, "envector_seal");
+	check(envector_keygen(options, &plain, &err), &err, "envector_keygen");
+	check(envector_seal(plain, kek, kek_len, &sealed, &err), &err, "envector_seal");
 	envector_keyset_free(plain); /* wipes the unsealed secret keys */
-	check(envector_keyset_verify(sealed, kek, kek_len, &err), err, "envector_keyset_verify");
+	check(envector_keyset_verify(sealed, kek, kek_len, &err), &err, "envector_keyset_verify");
 	explicit_bzero(kek, sizeof kek);
-	check(envector_store_open(options, &store, &err), err, "envector_store_open");
-	check(envector_store_save(store, sealed, &err), err, "envector_store_save");
+	check(envector_store_open(options, &store, &err), &err, "envector_store_open");
+	check(envector_store_save(store, sealed, &err), &err, "envector_store_save");
 	printf("sealed key set \"%s\" saved in %s/%s (libenvector %s)\n", argv[2], argv[1], argv[2],
 	       envector_version());
 	envector_keyset_free(sealed);
