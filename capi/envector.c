@@ -458,6 +458,57 @@ int envector_store_list(const envector_store *store, char ***out_ids, size_t *ou
 	return finish(rc, err_id, err);
 }
 
+/* ---- key set lifecycle ----------------------------------------------------------- */
+
+int envector_keyset_state_json(const envector_keyset *ks, char **out_json, envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_keyset_state_json(ID(ks), out_json, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
+int envector_store_set_state(envector_store *store, const char *key_id, const char *change_json,
+                             const uint8_t *kek, size_t kek_len, envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_store_set_state(ID(store), (char *)key_id, (char *)change_json,
+	                                    (uint8_t *)kek, kek_len, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
+int envector_store_reseal(envector_store *store, const char *key_id, const uint8_t *old_kek,
+                          size_t old_kek_len, const uint8_t *new_kek, size_t new_kek_len,
+                          envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_store_reseal(ID(store), (char *)key_id, (uint8_t *)old_kek, old_kek_len,
+	                                 (uint8_t *)new_kek, new_kek_len, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
+int envector_store_rotate(envector_store *store, const char *key_id, const char *options_json,
+                          const uint8_t *kek, size_t kek_len, envector_keyset **out,
+                          envector_error **err) {
+	uint64_t id = 0, err_id = 0;
+	int rc = envectorgo_store_rotate(ID(store), (char *)key_id, (char *)options_json, (uint8_t *)kek,
+	                                 kek_len, out != NULL ? &id : NULL, ERR_ARG(err, err_id));
+	if (rc == ENVECTOR_OK && out != NULL) *out = HANDLE(envector_keyset, id);
+	return finish(rc, err_id, err);
+}
+
+int envector_store_load_version(const envector_store *store, const char *key_id, int version,
+                                const int *roles, size_t count, envector_keyset **out,
+                                envector_error **err) {
+	uint64_t id = 0, err_id = 0;
+	int rc = envectorgo_store_load_version(ID(store), (char *)key_id, version, (int *)roles, count,
+	                                       out != NULL ? &id : NULL, ERR_ARG(err, err_id));
+	if (rc == ENVECTOR_OK) *out = HANDLE(envector_keyset, id);
+	return finish(rc, err_id, err);
+}
+
+int envector_store_list_sets(const envector_store *store, char **out_json, envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_store_list_sets(ID(store), out_json, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
 /* ---- command line ---------------------------------------------------------------- */
 
 int envector_cli_main(int argc, char *const argv[]) {

@@ -38,7 +38,7 @@ type call struct {
 // object. Messages start with the C function's name.
 func (c *call) fail(err error) C.int {
 	kind := core.KindOf(err)
-	if kind < core.ErrInvalidArgument || kind > core.ErrInternal {
+	if kind < core.ErrInvalidArgument || kind > core.ErrInactive { // the ENVECTOR_ERR_* codes: 1..9
 		kind = core.ErrInternal
 	}
 	msg := err.Error()

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/envector-keys/envector-keys/core"
+	"github.com/envector-keys/envector-keys/core/store"
 )
 
 // optionKeys are the keys of the options JSON (include/envector.h, "Options"): the
@@ -17,7 +20,7 @@ import (
 var optionKeys = []string{
 	"key_id", "preset", "eval_mode", "dim_list", "metadata_encryption", "seal_mode",
 	"seal_kek_path", "key_store", "key_path", "region_name", "bucket_name", "secret_prefix",
-	"seed",
+	"seed", "lifetime_days", "reason",
 }
 
 // maxOptionsSize bounds the options JSON; real options are a few hundred bytes.
@@ -39,7 +42,9 @@ type options struct {
 	regionName         string
 	bucketName         string
 	secretPrefix       string
-	seed               []byte // SeedSize bytes, or nil; wipe when done
+	seed               []byte        // SeedSize bytes, or nil; wipe when done
+	lifetime           time.Duration // lifetime_days as a duration; 0 = the default
+	reason             string        // envector_store_rotate: recorded in the earlier version
 }
 
 // wipe zeroes the seed.
@@ -54,33 +59,11 @@ func optionsError(format string, args ...any) error {
 // type of every value; enumerations (seal_mode, key_store) are checked here, the
 // domain values (preset, dims, ...) by core. Messages never quote the seed.
 func parseOptions(data []byte) (*options, error) {
-	if len(data) > maxOptionsSize {
-		return nil, optionsError("the JSON is over %d bytes", maxOptionsSize)
-	}
-	if !utf8.Valid(data) {
-		return nil, optionsError("the JSON is not valid UTF-8")
-	}
-	var se *json.SyntaxError
-	if err := json.Unmarshal(data, &struct{}{}); errors.As(err, &se) {
-		// Checks the whole text without copying any value out of it.
-		return nil, optionsError("invalid JSON at byte %d: %s", se.Offset, se.Error())
-	}
-	if i := skipSpace(data, 0); i == len(data) || data[i] != '{' {
-		return nil, optionsError("the JSON must be an object, like {\"key_id\": \"k1\"}")
+	raw, err := parseObject(data, "options", optionKeys, `{"key_id": "k1"}`)
+	if err != nil {
+		return nil, err
 	}
 	o := &options{set: map[string]bool{}, metadataEncryption: true, sealMode: "none", keyStore: "local"}
-	raw := map[string][]byte{}
-	keys, values := splitObject(data)
-	for i, key := range keys {
-		if !knownOption(key) {
-			return nil, optionsError("unknown key %q; accepted: %s", key, strings.Join(optionKeys, ", "))
-		}
-		if _, dup := raw[key]; dup {
-			return nil, optionsError("key %q is given twice", key)
-		}
-		raw[key] = values[i]
-	}
-
 	for _, key := range optionKeys {
 		v, ok := raw[key]
 		if !ok || string(v) == "null" {
@@ -117,6 +100,10 @@ func parseOptions(data []byte) (*options, error) {
 			err = decodeString(key, v, &o.secretPrefix)
 		case "seed":
 			o.seed, err = decodeSeed(v)
+		case "lifetime_days":
+			o.lifetime, err = decodeLifetimeDays(v)
+		case "reason":
+			err = decodeString(key, v, &o.reason)
 		}
 		if err != nil {
 			o.wipe()
@@ -126,6 +113,82 @@ func parseOptions(data []byte) (*options, error) {
 	return o, nil
 }
 
+// parseObject checks that data is one JSON object of at most maxOptionsSize bytes of
+// UTF-8 with nothing after it, whose keys are all among keys and each given once, and
+// returns the value of each key that is present and not null, as a slice of data
+// (nothing copied). what names the argument in messages ("options", "change_json"),
+// example shows an object of its kind.
+func parseObject(data []byte, what string, keys []string, example string) (map[string][]byte, error) {
+	fail := func(format string, args ...any) error {
+		return core.Errorf(core.ErrInvalidArgument, "", what+": "+format, args...)
+	}
+	if len(data) > maxOptionsSize {
+		return nil, fail("the JSON is over %d bytes", maxOptionsSize)
+	}
+	if !utf8.Valid(data) {
+		return nil, fail("the JSON is not valid UTF-8")
+	}
+	var se *json.SyntaxError
+	if err := json.Unmarshal(data, &struct{}{}); errors.As(err, &se) {
+		// Checks the whole text without copying any value out of it.
+		return nil, fail("invalid JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	if i := skipSpace(data, 0); i == len(data) || data[i] != '{' {
+		return nil, fail("the JSON must be an object, like %s", example)
+	}
+	raw := map[string][]byte{}
+	names, values := splitObject(data)
+	for i, key := range names {
+		if !contains(keys, key) {
+			return nil, fail("unknown key %q; accepted: %s", key, strings.Join(keys, ", "))
+		}
+		if _, dup := raw[key]; dup {
+			return nil, fail("key %q is given twice", key)
+		}
+		raw[key] = values[i]
+	}
+	for k, v := range raw {
+		if string(v) == "null" {
+			delete(raw, k)
+		}
+	}
+	return raw, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// maxLifetimeDays bounds lifetime_days before it becomes a duration (which would
+// overflow past ~292 years); core accepts 1 hour to 100 years.
+const maxLifetimeDays = 100000
+
+// decodeLifetimeDays decodes a positive number of days (fractions allowed: 1/24 is an
+// hour) into a duration, rounded to the second; core checks the range.
+func decodeLifetimeDays(v []byte) (time.Duration, error) {
+	bad := optionsError("lifetime_days must be a positive number of days (e.g. 90, or 0.5 for 12 hours); accepted: 1 hour to 100 years (36500 days); default 1825 (5 years, as enVector)")
+	if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+		return 0, bad
+	}
+	var days float64
+	if err := json.Unmarshal(v, &days); err != nil || !(days > 0) || math.IsInf(days, 0) {
+		return 0, bad
+	}
+	if days > maxLifetimeDays {
+		return 0, optionsError("lifetime_days %s is not accepted; accepted: 1 hour to 100 years (36500 days)", shortValue(v))
+	}
+	d := time.Duration(math.Round(days*float64(24*time.Hour)/float64(time.Second))) * time.Second
+	if d == 0 {
+		d = time.Nanosecond // under half a second: still refused by core as under an hour
+	}
+	return d, nil
+}
+
 // shortValue is a JSON literal from the options for a message: at most its first 40
 // bytes, then "..." (core.Errorf cuts only strings, and %s ones at 4096 bytes).
 func shortValue(v []byte) string {
@@ -133,15 +196,6 @@ func shortValue(v []byte) string {
 		return string(v)
 	}
 	return strings.ToValidUTF8(string(v[:40]), "") + "..."
-}
-
-func knownOption(key string) bool {
-	for _, k := range optionKeys {
-		if k == key {
-			return true
-		}
-	}
-	return false
 }
 
 func decodeString(key string, v []byte, dst *string) error {
@@ -218,25 +272,64 @@ func (o *options) generateOptions() (core.GenerateOptions, error) {
 		return g, optionsError(`seal_kek_path is given but seal_mode is "none": give seal_mode "aes" to seal, or leave seal_kek_path out`)
 	}
 	var err error
-	if g.Parameters.Preset, err = core.ParsePreset(o.preset); err != nil {
-		return g, err
-	}
-	if g.Parameters.EvalMode, err = core.ParseEvalMode(o.evalMode); err != nil {
-		return g, err
-	}
-	if o.set["dim_list"] {
-		if len(o.dims) == 0 {
-			return g, optionsError("dim_list is empty; leave it out (or null) for the default, or give powers of two from 32 to 4096")
-		}
-		g.Parameters.Dims = o.dims
-	}
-	if g.Parameters, err = g.Parameters.Check(); err != nil {
+	if g.Parameters, err = o.parameters(); err != nil {
 		return g, err
 	}
 	g.KeyID = o.keyID
 	g.NoMetadataKey = !o.metadataEncryption
 	g.Seed = o.seed
+	g.Lifetime = o.lifetime
 	return g, nil
+}
+
+// parameters are the key parameters of preset, eval_mode and dim_list, each absent one
+// its default (as envector_keygen takes them).
+func (o *options) parameters() (core.Parameters, error) {
+	var p core.Parameters
+	var err error
+	if p.Preset, err = core.ParsePreset(o.preset); err != nil {
+		return p, err
+	}
+	if p.EvalMode, err = core.ParseEvalMode(o.evalMode); err != nil {
+		return p, err
+	}
+	if o.set["dim_list"] {
+		if len(o.dims) == 0 {
+			return p, optionsError("dim_list is empty; leave it out (or null) for the default, or give powers of two from 32 to 4096")
+		}
+		p.Dims = o.dims
+	}
+	return p.Check()
+}
+
+// rotateOptions turns the options envector_store_rotate reads (preset, eval_mode,
+// dim_list, metadata_encryption, seed, lifetime_days, reason) into the store's, for key
+// set keyID; kek says whether a KEK was given. No key parameter given: the current
+// set's. The KEK comes as an argument, never from seal_kek_path.
+func (o *options) rotateOptions(keyID string, kek bool) (store.RotateOptions, error) {
+	var r store.RotateOptions
+	if o.set["key_id"] && o.keyID != keyID {
+		return r, optionsError("key_id %q is not the key set rotated (%q); leave key_id out", o.keyID, keyID)
+	}
+	if o.set["seal_kek_path"] {
+		return r, optionsError("seal_kek_path is not read by envector_store_rotate: give the KEK itself as kek (the new set is sealed under it; a sealed set needs it)")
+	}
+	if o.set["seal_mode"] && (o.sealMode == "aes") != kek {
+		if kek {
+			return r, optionsError(`seal_mode is "none" but a KEK is given: the new set would be sealed under it; leave seal_mode out, or give no KEK`)
+		}
+		return r, optionsError(`seal_mode "aes" needs the KEK, given as kek`)
+	}
+	g := core.GenerateOptions{KeyID: keyID, NoMetadataKey: !o.metadataEncryption, Seed: o.seed, Lifetime: o.lifetime}
+	if o.set["preset"] || o.set["eval_mode"] || o.set["dim_list"] {
+		var err error
+		if g.Parameters, err = o.parameters(); err != nil {
+			return r, err
+		}
+	}
+	r.Generate = g
+	r.Reason = o.reason
+	return r, nil
 }
 
 // splitObject returns the keys of the JSON object data, in order, and their values as

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envector-keys/envector-keys/core"
 )
@@ -175,5 +176,68 @@ func TestOptionMessagesCutValues(t *testing.T) {
 		if _, err := o.generateOptions(); err == nil || len(err.Error()) > 400 || strings.Contains(err.Error(), long[:41]) {
 			t.Errorf("%.30s...: %.400v", in, err)
 		}
+	}
+}
+
+func TestLifetimeDays(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		`1825`: 43800 * time.Hour, `0.5`: 12 * time.Hour, `0.041666666666666664`: time.Hour, `1e1`: 240 * time.Hour,
+	} {
+		o, err := parseOptions([]byte(`{"key_id": "k", "lifetime_days": ` + in + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		g, err := o.generateOptions()
+		if err != nil || g.Lifetime != want {
+			t.Fatalf("%s: lifetime %v, %v; want %v", in, g.Lifetime, err, want)
+		}
+	}
+	for _, in := range []string{`0`, `-1`, `"30"`, `true`, `[1]`, `{}`} {
+		_, err := parseOptions([]byte(`{"lifetime_days": ` + in + `}`))
+		if core.KindOf(err) != core.ErrInvalidArgument || !strings.Contains(err.Error(), "lifetime_days must be a positive number") {
+			t.Fatalf("%s: %v", in, err)
+		}
+	}
+	// Past what a duration holds: refused here, naming core's range.
+	_, err := parseOptions([]byte(`{"lifetime_days": 1e300}`))
+	if err == nil || !strings.Contains(err.Error(), "accepted: 1 hour to 100 years") {
+		t.Fatal(err)
+	}
+}
+
+func TestRotateOptions(t *testing.T) {
+	o, err := parseOptions([]byte(`{"reason": "yearly", "lifetime_days": 30, "metadata_encryption": false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := o.rotateOptions("k", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Reason != "yearly" || r.Generate.KeyID != "k" || r.Generate.Lifetime != 720*time.Hour ||
+		!r.Generate.NoMetadataKey || r.Generate.Parameters.Preset != (core.Preset{}) {
+		t.Fatalf("%+v", r)
+	}
+	o, _ = parseOptions([]byte(`{"dim_list": [64]}`))
+	if r, err = o.rotateOptions("k", true); err != nil || r.Generate.Parameters.Preset != core.PresetIP3 || r.Generate.Parameters.Dims[0] != 64 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for in, want := range map[string]string{
+		`{"key_id": "j"}`:         `key_id "j" is not the key set rotated`,
+		`{"seal_kek_path": "/k"}`: "seal_kek_path is not read",
+		`{"seal_mode": "aes"}`:    "needs the KEK",
+		`{"preset": "ip9"}`:       "unknown preset",
+	} {
+		o, err := parseOptions([]byte(in))
+		if err == nil {
+			_, err = o.rotateOptions("k", false)
+		}
+		if core.KindOf(err) != core.ErrInvalidArgument || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v", in, err)
+		}
+	}
+	o, _ = parseOptions([]byte(`{"seal_mode": "none"}`))
+	if _, err := o.rotateOptions("k", true); err == nil || !strings.Contains(err.Error(), "would be sealed") {
+		t.Fatal(err)
 	}
 }

@@ -486,6 +486,26 @@ func (ks *KeySet) mapSecrets(kek *KEK, f func(*envelope, *KEK) (*envelope, error
 	return out, nil
 }
 
+// WipeUnshared is Wipe, except for key data one of keep holds too (a set made from ks by
+// ChangeState, say, shares its key bytes): that stays for keep's owner.
+func (ks *KeySet) WipeUnshared(keep ...*KeySet) {
+	for r, e := range ks.envs {
+		if e == nil || !Role(r).Secret() {
+			continue
+		}
+		shared := false
+		for _, k := range keep {
+			if k != nil && k.envs[r] != nil && len(e.keyData) > 0 && len(k.envs[r].keyData) > 0 && &k.envs[r].keyData[0] == &e.keyData[0] {
+				shared = true
+			}
+		}
+		if !shared {
+			wipe(e.keyData)
+			wipe(e.macKey)
+		}
+	}
+}
+
 // wipeNew zeroes the secrets out holds that ks does not share.
 func (ks *KeySet) wipeNew(orig *KeySet) {
 	for r, e := range ks.envs {

@@ -41,8 +41,11 @@
  *           the ABI. Keys (absent or null = the default):
  *             key_id               string   key set id: 1-128 of [A-Za-z0-9._-], starting
  *                                           with a letter or digit (envector_keygen: required)
- *             preset               string   "ip0" (default), "ip1", "ip" (= ip0); any case
- *             eval_mode            string   "rmp" (default) or "mm"; any case
+ *             preset               string   enVector's preset: "ip3" (default), "ip2", "ip1",
+ *                                           "ip0", "ip" (= ip0), "qf0", "qf1"; any case
+ *             eval_mode            string   "mm32", "mm", "mms", "mms32", "rmp", "flat" or
+ *                                           "single"; any case (default: the preset's, mm32
+ *                                           with ip3, mm with ip1 and ip2, rmp with ip0)
  *             dim_list             [int]    powers of two from 32 to 4096, not empty
  *                                           (default [32, 64, ..., 4096])
  *             metadata_encryption  bool     make a MetadataKey (default true)
@@ -58,6 +61,13 @@
  *                                           "" = no prefix)
  *             seed                 string   128 hex characters (64 bytes): deterministic
  *                                           generation, for tests only
+ *             lifetime_days        number   how long new keys are usable, in days (fractions
+ *                                           allowed: 1/24 is an hour): expires_at = created_at
+ *                                           + lifetime; accepted: 1 hour to 100 years (36500);
+ *                                           default 1825 (43,800 hours, 5 years, as enVector)
+ *             reason               string   envector_store_rotate: why, recorded in the
+ *                                           earlier version as it is deactivated (default
+ *                                           "superseded by version N")
  *           A key not in this list is ENVECTOR_ERR_INVALID_ARGUMENT naming the key; so
  *           are a value of the wrong JSON type, a repeated key, anything after the
  *           object, and a text over 1 MiB. Each function reads the keys it needs and
@@ -111,6 +121,8 @@ extern "C" {
 #define ENVECTOR_ERR_IO 6               /* the local file system failed */
 #define ENVECTOR_ERR_REMOTE 7           /* a remote store (AWS) failed */
 #define ENVECTOR_ERR_INTERNAL 8         /* a bug or broken invariant inside the library */
+#define ENVECTOR_ERR_KEY_INACTIVE 9     /* the key set is not active (preparing, deactivated,
+                                           destroyed) or has expired: refused for use */
 
 /* Roles: the four keys of a key set. SecKey and MetadataKey are secret. */
 #define ENVECTOR_ROLE_SECKEY 0      /* CKKS secret key (SecKey.json, sec_blob) */
@@ -173,7 +185,8 @@ ENVECTOR_API int envector_error_free(envector_error *err);
 ENVECTOR_API int envector_bytes_free(uint8_t *data);
 
 /* Frees a string returned by the library (envector_keyset_id,
- * envector_metadata_encrypt). Same rules as envector_bytes_free. */
+ * envector_metadata_encrypt, envector_keyset_state_json, envector_store_list_sets).
+ * Same rules as envector_bytes_free. */
 ENVECTOR_API int envector_string_free(char *str);
 
 /* Frees a string list returned by envector_store_list, strings included (one
@@ -186,7 +199,8 @@ ENVECTOR_API int envector_string_list_free(char **list);
 
 /* Generates a new key set in memory (nothing is written anywhere) from options_json
  * (see Options): key_id (required), preset, eval_mode, dim_list, metadata_encryption,
- * seal_mode, seal_kek_path and seed are used. With seal_mode "aes" the secret keys
+ * seal_mode, seal_kek_path, seed and lifetime_days are used. The new key set is active,
+ * version 1 of its key id. With seal_mode "aes" the secret keys
  * come back sealed under the KEK read from seal_kek_path (read before any key is
  * made), as envector_seal would seal them; seal_mode "aes" without seal_kek_path, or
  * seal_kek_path with seal_mode "none", is INVALID_ARGUMENT, so a caller asking for
@@ -268,7 +282,8 @@ ENVECTOR_API int envector_seal(const envector_keyset *ks, const uint8_t *kek, si
  * receives a new, unsealed key set the caller frees with envector_keyset_free.
  * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad KEK form, a key not
  * sealed), AUTH (wrong KEK, or sealed data altered or moved to another key id or
- * role; the message names the key id and role). */
+ * role; the message names the key id and role), KEY_INACTIVE (a destroyed key set:
+ * its secret keys were erased). */
 ENVECTOR_API int envector_unseal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len,
                                  envector_keyset **out, envector_error **err);
 
@@ -331,10 +346,11 @@ ENVECTOR_API int envector_metadata_decrypt(const envector_keyset *ks, const char
 /* ---------------------------------------------------------------------------------
  * Stores
  *
- * The store operations (save, load, exists, delete, list) may also fail with
- * ENVECTOR_ERR_IO (local file system), ENVECTOR_ERR_REMOTE (an AWS call failed; the
- * message names the bucket, object or secret and the AWS error code) or
- * ENVECTOR_ERR_AUTH (AWS credentials missing, invalid or expired, or access denied).
+ * The store operations (save, load, exists, delete, list, and the key set lifecycle
+ * functions below) may also fail with ENVECTOR_ERR_IO (local file system),
+ * ENVECTOR_ERR_REMOTE (an AWS call failed; the message names the bucket, object or
+ * secret and the AWS error code) or ENVECTOR_ERR_AUTH (AWS credentials missing, invalid
+ * or expired, or access denied).
  * --------------------------------------------------------------------------------- */
 
 /* Opens the store options_json names (see Options): key_store, and key_path for
@@ -357,12 +373,16 @@ ENVECTOR_API int envector_store_free(envector_store *store);
 ENVECTOR_API int envector_store_save(envector_store *store, const envector_keyset *ks,
                                      envector_error **err);
 
-/* Loads key set key_id: the count roles listed in roles, or, with roles = NULL and
- * count = 0, every role present (which must include SecKey, EncKey and EvalKey). Every
- * envelope is checked; nothing is unsealed. On success *out receives a new key set the
- * caller frees with envector_keyset_free.
+/* Loads key set key_id for use: the count roles listed in roles, or, with roles = NULL
+ * and count = 0, every role present (which must include SecKey, EncKey and EvalKey).
+ * Every envelope is checked, and all must be of one key set; nothing is unsealed. Only
+ * an active, unexpired key set is loaded (envector_store_load_version reads one in any
+ * state). On success *out receives a new key set the caller frees with
+ * envector_keyset_free.
  * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad key id, a role outside
- * 0..3), NOT_FOUND (the key set or a requested role is absent), CORRUPT. */
+ * 0..3), NOT_FOUND (the key set or a requested role is absent), CORRUPT (an envelope
+ * does not check out, or the files are from different key sets), KEY_INACTIVE (the key
+ * set is deactivated, destroyed or preparing, or has expired; the message says which). */
 ENVECTOR_API int envector_store_load(const envector_store *store, const char *key_id,
                                      const int *roles, size_t count, envector_keyset **out,
                                      envector_error **err);
@@ -373,9 +393,9 @@ ENVECTOR_API int envector_store_load(const envector_store *store, const char *ke
 ENVECTOR_API int envector_store_exists(const envector_store *store, const char *key_id,
                                        int *out_exists, envector_error **err);
 
-/* Deletes key set key_id. flags: 0, or ENVECTOR_DELETE_IMMEDIATE to delete remote
- * secrets at once instead of after the store's recovery window (the local store always
- * deletes at once).
+/* Deletes key set key_id, with every earlier version kept by rotation. flags: 0, or
+ * ENVECTOR_DELETE_IMMEDIATE to delete remote secrets at once instead of after the
+ * store's recovery window (the local store always deletes at once).
  * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad key id, unknown flag),
  * NOT_FOUND (no such key set). */
 ENVECTOR_API int envector_store_delete(envector_store *store, const char *key_id,
@@ -387,6 +407,126 @@ ENVECTOR_API int envector_store_delete(envector_store *store, const char *key_id
  * Errors: INVALID_ARGUMENT (bad handle, NULL out pointer). */
 ENVECTOR_API int envector_store_list(const envector_store *store, char ***out_ids,
                                      size_t *out_count, envector_error **err);
+
+/* ---------------------------------------------------------------------------------
+ * Key set lifecycle
+ *
+ * A key set lives as enVector's SDK moves a key: preparing -> active -> deactivated ->
+ * destroyed, one step at a time, each with a reason recorded in every envelope (with
+ * the time and who made it: the OS user, method "sdk"). Only an active key set that
+ * has not expired is loaded for use (envector_store_load); others are refused with
+ * ENVECTOR_ERR_KEY_INACTIVE but can still be read with envector_store_load_version.
+ * Destroying erases the secret keys' data (their envelopes stay, as tombstones); the
+ * public keys stay. enVector's format has no "compromised" state: a compromise is
+ * recorded in the reason ("compromised: <reason>") of a deactivation or destruction.
+ *
+ * Rotation makes a new key set under the same key id, version n+1, and keeps the
+ * current one as earlier version n (deactivated if it was active), readable by its
+ * number until the key id is deleted (envector_store_delete removes every version).
+ *
+ * A change is all or nothing in every store: a failure, or a crash at any point,
+ * leaves the key set as it was; readers see the old set or the new one, never a mix.
+ * A sealed key set needs its KEK for every change (its envelopes are authenticated
+ * under it); an unsealed one refuses a KEK. KEKs take the forms of envector_seal; a
+ * wrong one is ENVECTOR_ERR_AUTH and changes nothing.
+ * --------------------------------------------------------------------------------- */
+
+/* The life of ks as one JSON object (no key material): *out_json receives a new
+ * NUL-terminated UTF-8 string the caller frees with envector_string_free:
+ *   {"state": "active", "expires_at": "2031-12-01T08:36:15Z",
+ *    "created_at": "2026-12-01T08:36:15Z", "version": 1, "set_id": "e1b0...",
+ *    "reason": null, "compromised": false, "updated_at": "2026-12-01T08:36:15Z",
+ *    "changed_by": null}
+ * state: "preparing", "active", "deactivated" or "destroyed" (envelopes that disagree,
+ * e.g. moved part way by another tool, give their states joined with "/", such as
+ * "active/deactivated"); expires_at: the earliest expiry of its envelopes; version: the
+ * key set's version under its key id (1 until rotated); set_id: the random id binding
+ * its envelopes together (null for files without one, e.g. enVector's); reason,
+ * updated_at, changed_by ({"entity", "method", "type"}): the last state change (reason
+ * and changed_by null, updated_at the creation time, when none was made); compromised:
+ * whether that change recorded a compromise. Times are RFC 3339, UTC.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out_json). */
+ENVECTOR_API int envector_keyset_state_json(const envector_keyset *ks, char **out_json,
+                                            envector_error **err);
+
+/* Moves stored key set key_id to another state. change_json is one JSON object:
+ *   {"to": "deactivated", "reason": "rotated out", "compromised": false}
+ * to (required; any case): "active" (from preparing), "deactivated" (from active) or
+ * "destroyed" (from deactivated: erases the secret keys, which cannot be undone);
+ * reason (required): why, 1 to 1024 printable characters; compromised (default false):
+ * the keys are known or suspected exposed, recorded as "compromised: <reason>"; with
+ * "deactivated" or "destroyed" only. A key not in this list is INVALID_ARGUMENT.
+ * kek (kek_len bytes) is the KEK of a sealed key set; NULL and 0 for an unsealed one.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad change_json, a step that
+ * skips a state or goes back, a key set already in that state, a sealed key set
+ * without its KEK or an unsealed one with one, bad KEK form), NOT_FOUND (no such key
+ * set), AUTH (wrong KEK), CORRUPT. */
+ENVECTOR_API int envector_store_set_state(envector_store *store, const char *key_id,
+                                          const char *change_json, const uint8_t *kek,
+                                          size_t kek_len, envector_error **err);
+
+/* Seals the secret keys of stored key set key_id under new_kek: unsealed with old_kek
+ * first (the current KEK), or, with old_kek = NULL and old_kek_len = 0, sealed for the
+ * first time (the key set must not be sealed). The keys themselves do not change, nor
+ * does the public part; each secret's key_version goes up by one, as enVector's SDK
+ * counts re-wrappings. Only an active key set is resealed. Both KEKs take the forms of
+ * envector_seal and are only read.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad KEK form, a sealed key set
+ * without old_kek or an unsealed one with it), NOT_FOUND (no such key set), AUTH (wrong
+ * old_kek), KEY_INACTIVE (the key set is not active), CORRUPT. */
+ENVECTOR_API int envector_store_reseal(envector_store *store, const char *key_id,
+                                       const uint8_t *old_kek, size_t old_kek_len,
+                                       const uint8_t *new_kek, size_t new_kek_len,
+                                       envector_error **err);
+
+/* Rotates key set key_id: makes a new key set under the same key id, version n+1, and
+ * makes it the current one; the current one is kept as earlier version n, deactivated
+ * if it was active (with reason, default "superseded by version N+1"). options_json
+ * (see Options; "{}" for the defaults) may give preset, eval_mode and dim_list (all
+ * absent: the current set's parameters; any given: the others take their defaults, as
+ * in envector_keygen), metadata_encryption (default true), seed, lifetime_days and
+ * reason; key_id, if given, must be key_id; seal_kek_path is refused (give the KEK as
+ * kek). kek (kek_len bytes; NULL and 0 for none) is required when the current key set
+ * is sealed: it authenticates the current set and seals the new one; given for an
+ * unsealed set, it seals the new one (seal_mode, if given, must agree: "aes" with a
+ * KEK, "none" without).
+ * On success, when out is not NULL, *out receives the new key set (sealed when kek was
+ * given) the caller frees with envector_keyset_free; out may be NULL.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL key_id or options_json, bad JSON or
+ * option, a sealed key set without its KEK, bad KEK form), NOT_FOUND (no such key set),
+ * AUTH (wrong KEK), CORRUPT, INTERNAL. */
+ENVECTOR_API int envector_store_rotate(envector_store *store, const char *key_id,
+                                       const char *options_json, const uint8_t *kek,
+                                       size_t kek_len, envector_keyset **out,
+                                       envector_error **err);
+
+/* Loads version `version` of key set key_id whatever its state (it is asked for by
+ * number, e.g. to read an earlier version's state, or decrypt metadata with its
+ * MetadataKey): the current version, or an earlier one kept by rotation; version 0 is
+ * the current version, whatever its number. roles and count as in envector_store_load
+ * (NULL and 0: every role present). Every envelope is checked; nothing is unsealed. A
+ * destroyed key set's secret keys hold no key data. On success *out receives a new key
+ * set the caller frees with envector_keyset_free.
+ * Errors: INVALID_ARGUMENT (bad handle, NULL pointer, bad key id, a negative version, a
+ * role outside 0..3), NOT_FOUND (no such key set, version or role; the message lists
+ * the versions kept), CORRUPT. */
+ENVECTOR_API int envector_store_load_version(const envector_store *store, const char *key_id,
+                                             int version, const int *roles, size_t count,
+                                             envector_keyset **out, envector_error **err);
+
+/* Describes what the store holds under each key id, sorted by key id, as one JSON
+ * array: *out_json receives a new NUL-terminated UTF-8 string the caller frees with
+ * envector_string_free:
+ *   [{"key_id": "k1", "roles": ["SecKey", "EncKey", "EvalKey", "MetadataKey"],
+ *     "complete": true, "versions": [1]}]
+ * roles: those present at the current names, in role order; complete: SecKey, EncKey
+ * and EvalKey are all present (a set left incomplete by a crash, a failed save or a
+ * deleted file is listed with complete false; envector_store_delete removes it);
+ * versions: the earlier versions kept by rotation, oldest first (the current one is
+ * not listed). An empty store gives "[]".
+ * Errors: INVALID_ARGUMENT (bad handle, NULL out_json). */
+ENVECTOR_API int envector_store_list_sets(const envector_store *store, char **out_json,
+                                          envector_error **err);
 
 /* ---------------------------------------------------------------------------------
  * Command line

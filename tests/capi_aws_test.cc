@@ -134,3 +134,62 @@ TEST_F(Aws, MissingKeySetIsNamed) {
     EXPECT_NE(err.msg().find(what), std::string::npos) << err.msg();
   EXPECT_EQ(ks.get(), nullptr);
 }
+
+TEST_F(Aws, LifecycleStateRotateResealAndListSets) {
+  KeySet ks;
+  ASSERT_EQ(envector_keygen(R"({"key_id": "aws-life", "preset": "ip0", "eval_mode": "single", "dim_list": [32]})",
+                            ks.out(), err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  ASSERT_EQ(envector_store_save(st.get(), ks.get(), err.out()), ENVECTOR_OK) << err.msg();
+  auto state = [&](int version) {
+    KeySet any;
+    Err e;
+    EXPECT_EQ(envector_store_load_version(st.get(), "aws-life", version, nullptr, 0, any.out(), e.out()),
+              ENVECTOR_OK)
+        << e.msg();
+    char *json = nullptr;
+    EXPECT_EQ(envector_keyset_state_json(any.get(), &json, e.out()), ENVECTOR_OK) << e.msg();
+    std::string s = json != nullptr ? json : "";
+    envector_string_free(json);
+    return s;
+  };
+
+  // Sealed for the first time, then rotated under the same KEK: version 1 kept.
+  const std::string kek(64, 'a');
+  ASSERT_EQ(envector_store_reseal(st.get(), "aws-life", nullptr, 0, bytes(kek), kek.size(), err.out()), ENVECTOR_OK)
+      << err.msg();
+  KeySet v2;
+  ASSERT_EQ(envector_store_rotate(st.get(), "aws-life", R"({"reason": "yearly"})", bytes(kek), kek.size(), v2.out(),
+                                  err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  EXPECT_NE(state(0).find(R"("version":2,)"), std::string::npos) << state(0);
+  EXPECT_NE(state(1).find(R"("state":"deactivated")"), std::string::npos) << state(1);
+  EXPECT_NE(state(1).find(R"("reason":"yearly")"), std::string::npos) << state(1);
+  char *json = nullptr;
+  ASSERT_EQ(envector_store_list_sets(st.get(), &json, err.out()), ENVECTOR_OK) << err.msg();
+  EXPECT_STREQ(json, R"([{"key_id":"aws-life","roles":["SecKey","EncKey","EvalKey","MetadataKey"],"complete":true,"versions":[1]}])");
+  envector_string_free(json);
+
+  // Deactivated: refused for use, readable by number; a wrong KEK changes nothing.
+  const std::string change = R"({"to": "deactivated", "reason": "retired"})";
+  const std::string wrong(64, 'b');
+  EXPECT_EQ(envector_store_set_state(st.get(), "aws-life", change.c_str(), bytes(wrong), wrong.size(), err.out()),
+            ENVECTOR_ERR_AUTH);
+  ASSERT_EQ(envector_store_set_state(st.get(), "aws-life", change.c_str(), bytes(kek), kek.size(), err.out()),
+            ENVECTOR_OK)
+      << err.msg();
+  KeySet refused;
+  EXPECT_EQ(envector_store_load(st.get(), "aws-life", nullptr, 0, refused.out(), err.out()),
+            ENVECTOR_ERR_KEY_INACTIVE);
+  EXPECT_NE(state(0).find(R"("state":"deactivated")"), std::string::npos) << state(0);
+  EXPECT_NE(state(2).find(R"("reason":"retired")"), std::string::npos) << state(2);
+
+  // Delete removes every version.
+  ASSERT_EQ(envector_store_delete(st.get(), "aws-life", ENVECTOR_DELETE_IMMEDIATE, err.out()), ENVECTOR_OK)
+      << err.msg();
+  ASSERT_EQ(envector_store_list_sets(st.get(), &json, err.out()), ENVECTOR_OK) << err.msg();
+  EXPECT_STREQ(json, "[]");
+  envector_string_free(json);
+}

@@ -23,5 +23,12 @@ int main(void) {
 	int roles[ENVECTOR_ROLE_COUNT];
 	size_t n = 0;
 	rc = envector_keyset_roles(cks, roles, &n, NULL);
-	return rc == ENVECTOR_ERR_INVALID_ARGUMENT ? 0 : 1;
+	if (rc != ENVECTOR_ERR_INVALID_ARGUMENT) return 1;
+	/* The lifecycle functions, and their status code, from C. */
+	char *json = NULL;
+	const envector_store *cst = NULL;
+	rc = envector_store_list_sets(cst, &json, NULL);
+	if (rc != ENVECTOR_ERR_INVALID_ARGUMENT || json != NULL) return 1;
+	rc = envector_keyset_state_json(cks, &json, NULL);
+	return rc == ENVECTOR_ERR_INVALID_ARGUMENT && ENVECTOR_ERR_KEY_INACTIVE == 9 ? 0 : 1;
 }

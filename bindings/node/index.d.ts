@@ -66,6 +66,12 @@ export interface KeyOptions {
   sealKekPath?: string;
   /** 64 bytes (Buffer) or 128 hex characters: deterministic keys, for tests only. */
   seed?: Uint8Array | string;
+  /**
+   * How long the keys are usable (expiresAt), in days; fractions allowed (1/24 is an
+   * hour). Accepted: 1 hour to 100 years; default 1825 (5 years, as enVector). An expired
+   * key set is refused for use (KeyInactiveError).
+   */
+  lifetimeDays?: number;
 }
 
 /** Options that name a key store. */
@@ -125,6 +131,85 @@ export interface VerifyOptions extends KeyIdOption {
   sealKekPath?: string;
 }
 
+/** The states a key set moves through, one step at a time, in this order. */
+export type KeyStateName = 'preparing' | 'active' | 'deactivated' | 'destroyed';
+
+/** Who made a state change (as enVector's envelopes record it). */
+export interface Requester {
+  entity: string;
+  method: string;
+  type: string;
+}
+
+/** The life of a key set, as its envelopes record it (no key material). */
+export interface KeyState {
+  /** Envelopes that disagree (moved part way by another tool) give their states joined with '/'. */
+  state: KeyStateName | (string & {});
+  /** The key set's version under its key id (1 until rotated). */
+  version: number;
+  /** RFC 3339, UTC: the earliest expiry of its envelopes. */
+  expiresAt: string | null;
+  createdAt: string | null;
+  /** The random id binding the set's envelopes (null for files without one, e.g. enVector's). */
+  setId: string | null;
+  /** The reason of the last state change (null when none was made). */
+  reason: string | null;
+  /** Whether the last state change recorded a compromise (reason 'compromised: ...'). */
+  compromised: boolean;
+  /** The time of the last state change (the creation when none was made). */
+  updatedAt: string | null;
+  /** Who made the last state change (null when none was made). */
+  changedBy: Requester | null;
+}
+
+/** What a store holds under one key id (KeyManager.listSets). */
+export interface KeySetListing {
+  keyId: string;
+  /** The roles present at the current names, in role order. */
+  roles: Role[];
+  /** SecKey, EncKey and EvalKey are present (delete() removes an incomplete set). */
+  complete: boolean;
+  /** The earlier versions kept by rotate(), oldest first (the current one is not listed). */
+  versions: number[];
+}
+
+export interface StateOptions extends KeyIdOption {
+  /** A version number, or 0 (default) for the current version. */
+  version?: number;
+}
+
+export interface KekOptions {
+  /** The KEK of a sealed key set, as bytes or text (hex / base64). */
+  kek?: Uint8Array | string;
+  /** Or the file holding it. */
+  sealKekPath?: string;
+}
+
+export interface SetStateOptions extends KeyIdOption, KekOptions {
+  /** Record that the keys are known or suspected exposed (with 'deactivated' or 'destroyed'). */
+  compromised?: boolean;
+}
+
+export interface ResealOptions extends KeyIdOption, KekOptions {
+  /** The new KEK, as bytes or text (hex / base64); or newSealKekPath. */
+  newKek?: Uint8Array | string;
+  /** The file holding the new KEK. */
+  newSealKekPath?: string;
+}
+
+export interface RotateOptions extends KeyIdOption, KekOptions {
+  /** Recorded in the earlier version as it is deactivated (default 'superseded by version N+1'). */
+  reason?: string;
+  /** The new set's parameters; none of preset, evalMode, dimList given: the current set's. */
+  preset?: Preset;
+  evalMode?: EvalMode;
+  dimList?: number[];
+  /** Make a MetadataKey (default true). */
+  metadataEncryption?: boolean;
+  lifetimeDays?: number;
+  seed?: Uint8Array | string;
+}
+
 /** One JSON value: what decryptMetadata gives back with {asJson: true}. */
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
 
@@ -177,7 +262,10 @@ export class KeyManager {
   /** Saves a key set under keyId: all or nothing, never overwriting (AlreadyExistsError). */
   save(keys: Partial<KeyBlobs>, options?: KeyIdOption): Promise<void>;
   saveSync(keys: Partial<KeyBlobs>, options?: KeyIdOption): void;
-  /** Loads the key set; every envelope is checked (CorruptDataError), nothing is unsealed. */
+  /**
+   * Loads the key set for use; every envelope is checked (CorruptDataError), nothing is
+   * unsealed. A key set that is not active, or has expired, is refused (KeyInactiveError).
+   */
   load(options?: KeyIdOption & { roles?: undefined }): Promise<KeyBlobs>;
   load(options: LoadOptions): Promise<PartialKeyBlobs>;
   loadSync(options?: KeyIdOption & { roles?: undefined }): KeyBlobs;
@@ -198,6 +286,44 @@ export class KeyManager {
    */
   verify(options?: VerifyOptions): Promise<true>;
   verifySync(options?: VerifyOptions): true;
+  /**
+   * The state of the key set (the current version, or {version}) whatever it is: also of
+   * one that load() refuses. Only its EncKey (public) is read.
+   */
+  state(options?: StateOptions): Promise<KeyState>;
+  stateSync(options?: StateOptions): KeyState;
+  /**
+   * Moves the key set to state `to`, one step at a time: 'active' (from preparing),
+   * 'deactivated' (from active: refused for use from then on) or 'destroyed' (from
+   * deactivated: erases the secret keys). `reason` is required. A sealed key set needs its
+   * KEK. All or nothing. Resolves to the state as stored now. InvalidArgumentError for a
+   * step skipped or back; AuthenticationError for a wrong KEK.
+   */
+  setState(to: 'active' | 'deactivated' | 'destroyed', reason: string, options?: SetStateOptions): Promise<KeyState>;
+  setStateSync(to: 'active' | 'deactivated' | 'destroyed', reason: string, options?: SetStateOptions): KeyState;
+  /**
+   * Seals the secret keys under a new KEK (unsealing with the current one first; none for
+   * an unsealed set). The keys do not change. Only an active key set is resealed.
+   */
+  reseal(options: ResealOptions): Promise<void>;
+  resealSync(options: ResealOptions): void;
+  /**
+   * Makes version n+1 of the key id and makes it current; version n is kept, deactivated
+   * if it was active, readable with loadVersion(). Resolves to the new set's state.
+   */
+  rotate(options?: RotateOptions): Promise<KeyState>;
+  rotateSync(options?: RotateOptions): KeyState;
+  /**
+   * Loads version `version` (0: the current one) whatever its state, as load() does. A
+   * destroyed set's secret envelopes hold no key data.
+   */
+  loadVersion(version: number, options?: KeyIdOption & { roles?: undefined }): Promise<KeyBlobs>;
+  loadVersion(version: number, options: LoadOptions): Promise<PartialKeyBlobs>;
+  loadVersionSync(version: number, options?: KeyIdOption & { roles?: undefined }): KeyBlobs;
+  loadVersionSync(version: number, options: LoadOptions): PartialKeyBlobs;
+  /** What the store holds under each key id, sorted: roles, completeness, earlier versions. */
+  listSets(): Promise<KeySetListing[]>;
+  listSetsSync(): KeySetListing[];
   /**
    * Encrypts one metadata value with the key set's MetadataKey: resolves to enVector's
    * token (standard base64). Only the MetadataKey is loaded; a sealed one needs its KEK.
@@ -299,7 +425,8 @@ export type ErrorCode =
   | 'ENVECTOR_ERR_CORRUPT'
   | 'ENVECTOR_ERR_IO'
   | 'ENVECTOR_ERR_REMOTE'
-  | 'ENVECTOR_ERR_INTERNAL';
+  | 'ENVECTOR_ERR_INTERNAL'
+  | 'ENVECTOR_ERR_KEY_INACTIVE';
 
 /** The base class of every error this package throws. */
 export class EnvectorError extends Error {
@@ -339,6 +466,13 @@ export class RemoteStoreError extends EnvectorError {
 }
 /** A bug or broken invariant inside the library (status 8, and unknown statuses). */
 export class InternalError extends EnvectorError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/**
+ * The key set is not active (preparing, deactivated, destroyed) or has expired, so it is
+ * refused for use (status 9); state() and loadVersion() read it whatever its state.
+ */
+export class KeyInactiveError extends EnvectorError {
   constructor(message: string, options?: ErrorOptions);
 }
 /** Use of a KeyManager after close(). */

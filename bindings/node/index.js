@@ -6,7 +6,10 @@
 // *Sync variants block the calling thread. See README.md and index.d.ts.
 
 const native = require('./lib/native');
-const errors = require('./lib/errors');
+const {
+  EnvectorError, InvalidArgumentError, NotFoundError, AlreadyExistsError, AuthenticationError, CorruptDataError,
+  StorageIOError, RemoteStoreError, InternalError, KeyInactiveError, ClosedError,
+} = require('./lib/errors');
 const {
   KeyGenerator, KeyManager, init, initIndexConfig, encryptMetadata, encryptMetadataSync, decryptMetadata, decryptMetadataSync,
 } = require('./lib/api');
@@ -16,6 +19,10 @@ function libraryVersion() {
   return native.fn.envector_version();
 }
 
+const { libraryPath, ROLES } = native;
+
+// Every export is a plain name (no `a: b.c`), so that Node's ESM loader sees them all
+// and `import { KeyManager, NotFoundError } from 'envector-keys'` works.
 module.exports = {
   KeyGenerator,
   KeyManager,
@@ -26,16 +33,17 @@ module.exports = {
   decryptMetadata,
   decryptMetadataSync,
   libraryVersion,
-  libraryPath: native.libraryPath,
-  ROLES: native.ROLES,
-  EnvectorError: errors.EnvectorError,
-  InvalidArgumentError: errors.InvalidArgumentError,
-  NotFoundError: errors.NotFoundError,
-  AlreadyExistsError: errors.AlreadyExistsError,
-  AuthenticationError: errors.AuthenticationError,
-  CorruptDataError: errors.CorruptDataError,
-  StorageIOError: errors.StorageIOError,
-  RemoteStoreError: errors.RemoteStoreError,
-  InternalError: errors.InternalError,
-  ClosedError: errors.ClosedError,
+  libraryPath,
+  ROLES,
+  EnvectorError,
+  InvalidArgumentError,
+  NotFoundError,
+  AlreadyExistsError,
+  AuthenticationError,
+  CorruptDataError,
+  StorageIOError,
+  RemoteStoreError,
+  InternalError,
+  KeyInactiveError,
+  ClosedError,
 };

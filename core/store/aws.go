@@ -892,11 +892,17 @@ func codeOr(err error) string {
 
 // Load reads roles of key set keyID (see Store.Load); all roles are fetched at once.
 func (a *AWS) Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error) {
-	return a.loadSettled(ctx, keyID, core.ParseOptions{}, roles...) // a set being updated is read again
+	return a.LoadWithOptions(ctx, keyID, core.ParseOptions{}, roles...)
 }
 
-// LoadWithOptions is Load with parse options (e.g. inactive keys for inspection).
+// LoadWithOptions is Load with parse options (e.g. inactive keys for inspection); a set
+// caught in the middle of an Update is read again.
 func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
+	return a.loadSettled(ctx, keyID, opts, roles...)
+}
+
+// loadOnce reads key set keyID once.
+func (a *AWS) loadOnce(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
 	op := "store.aws.Load"
 	if err := core.CheckKeyID(keyID); err != nil {
 		return nil, err

@@ -107,11 +107,11 @@ func (a *AWS) lock(ctx context.Context, op, keyID string) (func(), error) {
 	}
 }
 
-// loadSettled is LoadWithOptions that reads again (a few times) a set whose envelopes
-// disagree, which is what a reader sees while an Update replaces it.
+// loadSettled reads key set keyID, and again (a few times) while its envelopes disagree,
+// which is what a reader sees while an Update replaces it.
 func (a *AWS) loadSettled(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
 	for attempt := 0; ; attempt++ {
-		ks, err := a.LoadWithOptions(ctx, keyID, opts, roles...)
+		ks, err := a.loadOnce(ctx, keyID, opts, roles...)
 		if err == nil || attempt == 4 || !core.IsSetMismatch(err) {
 			return ks, err
 		}
@@ -142,8 +142,8 @@ func (a *AWS) Update(ctx context.Context, keyID string, opts core.ParseOptions, 
 	if err != nil {
 		return err
 	}
-	defer cur.Wipe()
 	next, archive, err := applyChange(op, cur, change)
+	defer cur.WipeUnshared(next, archive) // what they share is the caller's now
 	if err != nil {
 		return err
 	}

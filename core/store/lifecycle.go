@@ -40,8 +40,9 @@ func Reseal(ctx context.Context, st Store, keyID string, oldKEK, newKEK *core.KE
 
 // RotateOptions choose what Rotate makes.
 type RotateOptions struct {
-	// Generate makes the new key set; KeyID and Version are set by Rotate, and zero
-	// Parameters mean the current set's.
+	// Generate makes the new key set; KeyID and Version are set by Rotate, zero
+	// Parameters mean the current set's, and the new set has a MetadataKey only if the
+	// current one has.
 	Generate core.GenerateOptions
 	// KEK seals the new set and authenticates the current one; required when the
 	// current set is sealed, and then the new one is sealed too.
@@ -74,6 +75,9 @@ func Rotate(ctx context.Context, st Store, keyID string, opts RotateOptions) (*c
 			g.Parameters = cur.Parameters()
 		}
 		g.Version = cur.Version() + 1
+		if !cur.Has(core.MetadataKey) {
+			g.NoMetadataKey = true // as the current set: metadata encryption stays as it was
+		}
 		next, err := core.Generate(g)
 		if err != nil {
 			return nil, nil, err

@@ -148,8 +148,16 @@ func (l *Local) Load(ctx context.Context, keyID string, roles ...core.Role) (*co
 	if err := core.CheckKeyID(keyID); err != nil {
 		return nil, err
 	}
+	return l.LoadWithOptions(ctx, keyID, core.ParseOptions{}, roles...)
+}
+
+// LoadWithOptions is Load with parse options (see Store.LoadWithOptions).
+func (l *Local) LoadWithOptions(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
+	if err := core.CheckKeyID(keyID); err != nil {
+		return nil, err
+	}
 	cleanStale(l.Root)
-	return l.LoadFrom(ctx, l.Dir(keyID), keyID, core.ParseOptions{}, roles...)
+	return l.LoadFrom(ctx, l.Dir(keyID), keyID, opts, roles...)
 }
 
 // LoadFrom is Load from an explicit directory, with parse options.

@@ -32,6 +32,7 @@ import (
 
 const (
 	tmpInfix  = ".tmp-"
+	newInfix  = ".new-" // a temporary directory not locked yet: empty
 	versionsD = "versions"
 )
 
@@ -71,31 +72,45 @@ func flockRetry(fd, how int) error {
 }
 
 // makeTempDir creates a locked temporary sibling of dir (0700) and returns it with the
-// function that releases the lock (keep it until the directory has been renamed).
+// function that releases the lock (keep it until the directory has been renamed). The
+// directory is made as .<name>.new-*, locked, and only then renamed to .<name>.tmp-*,
+// so cleanStale never takes a live writer's directory for a dead one's (an empty
+// .new-* directory it may remove; the writer then tries again).
 func makeTempDir(dir string) (string, func(), error) {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return "", nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+tmpInfix)
-	if err != nil {
-		return "", nil, err
-	}
-	d, err := os.Open(tmp)
-	if err == nil {
-		err = flockRetry(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o700)
-	}
-	if err != nil {
-		if d != nil {
-			d.Close()
+	var lastErr error
+	for attempt := 0; attempt < 8; attempt++ {
+		fresh, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+newInfix)
+		if err != nil {
+			return "", nil, err
 		}
-		os.RemoveAll(tmp)
-		return "", nil, err
+		d, err := os.Open(fresh)
+		if err != nil {
+			lastErr = err // removed by a cleaner before we locked it
+			continue
+		}
+		if err := flockRetry(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			d.Close()
+			lastErr = err // a cleaner holds it and is removing it
+			continue
+		}
+		tmp := filepath.Join(parent, strings.Replace(filepath.Base(fresh), newInfix, tmpInfix, 1))
+		if err := os.Rename(fresh, tmp); err != nil {
+			d.Close()
+			lastErr = err
+			continue
+		}
+		if err := os.Chmod(tmp, 0o700); err != nil {
+			d.Close()
+			os.RemoveAll(tmp)
+			return "", nil, err
+		}
+		return tmp, func() { d.Close() }, nil
 	}
-	return tmp, func() { d.Close() }, nil
+	return "", nil, lastErr
 }
 
 // cleanStale removes the temporary directories under root left by writers that died
@@ -108,7 +123,8 @@ func cleanStale(root string) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, ".") || !strings.Contains(name, tmpInfix) {
+		tmp, fresh := strings.Contains(name, tmpInfix), strings.Contains(name, newInfix)
+		if !e.IsDir() || !strings.HasPrefix(name, ".") || (!tmp && !fresh) {
 			continue
 		}
 		path := filepath.Join(root, name)
@@ -117,7 +133,11 @@ func cleanStale(root string) {
 			continue
 		}
 		if unix.Flock(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil { // nobody writes it
-			removeKeyDir(path)
+			if tmp {
+				removeKeyDir(path)
+			} else {
+				os.Remove(path) // only if empty: nothing was written into it
+			}
 		}
 		d.Close()
 	}
@@ -186,8 +206,8 @@ func (l *Local) Update(ctx context.Context, keyID string, opts core.ParseOptions
 	if err != nil {
 		return err
 	}
-	defer cur.Wipe()
 	next, archive, err := applyChange(op, cur, change)
+	defer cur.WipeUnshared(next, archive) // what they share is the caller's now
 	if err != nil {
 		return err
 	}

@@ -372,3 +372,36 @@ func atoiOr(s string) int {
 	}
 	return n
 }
+
+// Concurrent saves into one key path never take each other's temporary directory for a
+// dead writer's (each save's cleanup runs while the others write).
+func TestLocalConcurrentSavesAndCleanup(t *testing.T) {
+	ctx := context.Background()
+	l := NewLocal(t.TempDir())
+	ks := smallSet(t, "x", crashSeed)
+	blobs := map[core.Role][]byte{}
+	for _, r := range ks.Roles() {
+		b, err := ks.Blob(r)
+		require.NoError(t, err)
+		blobs[r] = b
+	}
+	for round := 0; round < 15; round++ {
+		errs := make(chan error, 8)
+		for i := 0; i < 8; i++ {
+			go func() {
+				id := fmt.Sprintf("r%d-%d", round, i)
+				set, err := core.ParseKeySet("x", blobs, core.ParseOptions{})
+				if err == nil {
+					err = l.SaveTo(ctx, set, filepath.Join(l.Root, id))
+				}
+				errs <- err
+			}()
+		}
+		for i := 0; i < 8; i++ {
+			require.NoError(t, <-errs, "round %d", round)
+		}
+	}
+	for _, name := range dirNames(t, l.Root) {
+		require.False(t, strings.HasPrefix(name, "."), "%s left behind", name)
+	}
+}

@@ -22,6 +22,9 @@ type Store interface {
 	// roles it loads every role present, which must include SecKey, EncKey and EvalKey.
 	// A missing role fails with core.ErrNotFound naming it. Nothing is unsealed.
 	Load(ctx context.Context, keyID string, roles ...core.Role) (*core.KeySet, error)
+	// LoadWithOptions is Load with parse options: opts.AllowInactive reads the current
+	// set whatever its state (inspection), opts.SkipKeyData keeps no public key bytes.
+	LoadWithOptions(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error)
 	// Delete removes key set keyID. A missing key set is core.ErrNotFound.
 	Delete(ctx context.Context, keyID string, opts DeleteOptions) error
 	// List returns the key ids of the key sets here, sorted (complete or not).

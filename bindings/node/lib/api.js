@@ -25,9 +25,10 @@ const OPTION_KEYS = Object.freeze({
   bucketName: 'bucket_name',
   secretPrefix: 'secret_prefix',
   seed: 'seed',
+  lifetimeDays: 'lifetime_days',
 });
 
-const GENERATOR_OPTIONS = ['keyPath', 'keyId', 'dimList', 'preset', 'evalMode', 'sealMode', 'sealKekPath', 'metadataEncryption', 'seed'];
+const GENERATOR_OPTIONS = ['keyPath', 'keyId', 'dimList', 'preset', 'evalMode', 'sealMode', 'sealKekPath', 'metadataEncryption', 'seed', 'lifetimeDays'];
 const MANAGER_OPTIONS = ['keyId', 'keyStore', 'keyPath', 'regionName', 'bucketName', 'secretPrefix'];
 const INIT_OPTIONS = [...Object.keys(OPTION_KEYS), 'autoKeySetup', 'register'];
 
@@ -36,13 +37,15 @@ function isPlainObject(v) {
 }
 
 // optionsJSON checks the option names (not their values: the library does) and makes
-// the options JSON. A Buffer seed becomes hex; undefined means "the default".
-function optionsJSON(who, options, accepted) {
+// the options JSON (with the keys of `extra` added as they are). A Buffer seed becomes
+// hex; undefined means "the default".
+function optionsJSON(who, options, accepted, extra = {}) {
   if (options === undefined || options === null) options = {};
   if (!isPlainObject(options)) {
     throw new InvalidArgumentError(`${who}: options must be an object like {keyId: 'my-index'}, not ${typeof options}`);
   }
   const out = {};
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
   for (const [k, v] of Object.entries(options)) {
     if (!accepted.includes(k)) {
       throw new InvalidArgumentError(`${who}: unknown option ${shown(k)}; accepted: ${accepted.join(', ')}`);
@@ -78,21 +81,23 @@ function roleNumbers(who, roles) {
 
 // ---- KEK input (verify) --------------------------------------------------------------
 
-// kekInput reads the KEK of {kek, sealKekPath} as bytes, or gives null for none. The
-// library parses it (raw, hex or base64 forms); the caller's own Buffer is not copied
-// and not wiped, a copy made here is wiped after use (wipeKEK).
-function kekStep(who, opts) {
-  const { kek, sealKekPath } = opts;
+// kekStep reads the KEK of {kek, sealKekPath} (or the options `names` says) as bytes, or
+// gives null for none. The library parses it (raw, hex or base64 forms); the caller's own
+// Buffer is not copied and not wiped, a copy made here is wiped after use (wipeKEK).
+function kekStep(who, opts, names = ['kek', 'sealKekPath']) {
+  const [kekName, pathName] = names;
+  const kek = opts[kekName];
+  const sealKekPath = opts[pathName];
   if (kek !== undefined && kek !== null && sealKekPath !== undefined && sealKekPath !== null) {
-    throw new InvalidArgumentError(`${who}: give kek or sealKekPath, not both`);
+    throw new InvalidArgumentError(`${who}: give ${kekName} or ${pathName}, not both`);
   }
   if (kek !== undefined && kek !== null) {
     if (kek instanceof Uint8Array) return js({ sync: () => ({ bytes: kek, owned: false }), async: async () => ({ bytes: kek, owned: false }) });
     if (typeof kek === 'string') return js({ sync: () => ({ bytes: Buffer.from(kek, 'utf8'), owned: true }), async: async () => ({ bytes: Buffer.from(kek, 'utf8'), owned: true }) });
-    throw new InvalidArgumentError(`${who}: kek must be a Buffer or a string (the KEK: 32 raw bytes, 64 hex characters or 44 base64 characters), not ${typeof kek}`);
+    throw new InvalidArgumentError(`${who}: ${kekName} must be a Buffer or a string (the KEK: 32 raw bytes, 64 hex characters or 44 base64 characters), not ${typeof kek}`);
   }
   if (sealKekPath !== undefined && sealKekPath !== null) {
-    if (typeof sealKekPath !== 'string') throw new InvalidArgumentError(`${who}: sealKekPath must be a string`);
+    if (typeof sealKekPath !== 'string') throw new InvalidArgumentError(`${who}: ${pathName} must be a string`);
     const wrap = (e) => {
       const cls = e.code === 'ENOENT' ? NotFoundError : InvalidArgumentError;
       return new cls(`${who}: cannot read the KEK file ${shownText(sealKekPath)}: ${shownText(e.message)}`, { cause: e });
@@ -239,6 +244,21 @@ function* withMetadataKey(who, st, keyId, kek, use) {
   }
 }
 
+// ---- lifecycle options -----------------------------------------------------------------
+
+const STATE_OPTIONS = ['keyId', 'version'];
+const SET_STATE_OPTIONS = ['keyId', 'compromised', 'kek', 'sealKekPath'];
+const RESEAL_OPTIONS = ['keyId', 'newKek', 'newSealKekPath', 'kek', 'sealKekPath'];
+const ROTATE_OPTIONS = ['keyId', 'reason', 'preset', 'evalMode', 'dimList', 'metadataEncryption', 'lifetimeDays', 'seed', 'kek', 'sealKekPath'];
+const LOAD_VERSION_OPTIONS = ['keyId', 'roles'];
+
+function versionNumber(who, v) {
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+    throw new InvalidArgumentError(`${who}: version must be a version number (1, 2, ...), or 0 for the current one; got ${shown(v)}`);
+  }
+  return v;
+}
+
 // ---- handles -------------------------------------------------------------------------
 
 // The fallback for handles nobody closed: freed when their owner is collected.
@@ -260,7 +280,9 @@ const METADATA = Symbol('metadata');
  * mm32, dims 32..4096, as enVector's SDK) make a 1.2 GB EvalKey: generateKeys() writes
  * it in ~7 s with little memory, generateKeysStream() (and init, which returns the keys)
  * holds it in memory (~12 s, ~5 GB at peak); { preset: 'ip0', evalMode: 'rmp',
- * dimList: [32] } makes a small set in milliseconds.
+ * dimList: [32] } makes a small set in milliseconds. lifetimeDays: how long the keys are
+ * usable (expiresAt), in days, fractions allowed (1/24 is an hour); accepted 1 hour to
+ * 100 years; default 1825 (5 years, as enVector).
  */
 class KeyGenerator {
   #json;
@@ -475,6 +497,170 @@ class KeyManager {
 
   verifySync(opts) {
     return this.#verify(true, opts);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  #state(sync, options) {
+    const who = sync ? 'KeyManager.stateSync' : 'KeyManager.state';
+    const opts = checkOptions(who, options, STATE_OPTIONS);
+    const keyId = this.#keyId('state', opts);
+    const version = versionNumber(who, opts.version ?? 0);
+    return this.#run(sync, 'state', (st) => ops.stateAt(st, keyId, version));
+  }
+
+  /**
+   * The state of the key set (the current version, or {version}) whatever it is: also of
+   * one that load() refuses (KeyInactiveError). Only its EncKey (public) is read.
+   */
+  async state(options) {
+    return this.#state(false, options);
+  }
+
+  stateSync(options) {
+    return this.#state(true, options);
+  }
+
+  #setState(sync, to, reason, options) {
+    const who = sync ? 'KeyManager.setStateSync' : 'KeyManager.setState';
+    const opts = checkOptions(who, options, SET_STATE_OPTIONS);
+    const keyId = this.#keyId('setState', opts);
+    if (opts.compromised !== undefined && typeof opts.compromised !== 'boolean') {
+      throw new InvalidArgumentError(`${who}: compromised must be true or false`);
+    }
+    let change;
+    try {
+      change = JSON.stringify({ to, reason, compromised: opts.compromised ?? false });
+    } catch (e) {
+      throw new InvalidArgumentError(`${who}: the change cannot be written as JSON: ${shownText(e.message)}`, { cause: e });
+    }
+    const kek = kekStep(who, opts);
+    return this.#run(sync, 'setState', function* setStateBody(st) {
+      const k = kek ? yield kek : null;
+      try {
+        return yield* ops.setState(st, keyId, change, k ? k.bytes : null);
+      } finally {
+        wipeKEK(k);
+      }
+    });
+  }
+
+  /**
+   * Moves the key set to state `to`, one step at a time: 'active' (from preparing),
+   * 'deactivated' (from active: refused for use from then on) or 'destroyed' (from
+   * deactivated: erases the secret keys; the public ones stay). `reason` (required, as in
+   * enVector) is recorded in every envelope with the time and the OS user;
+   * {compromised: true} records a compromise ('compromised: <reason>'). A sealed key set
+   * needs its KEK ({kek} or {sealKekPath}); an unsealed one refuses one. All or nothing.
+   * Resolves to the state as stored now.
+   */
+  async setState(to, reason, options) {
+    return this.#setState(false, to, reason, options);
+  }
+
+  setStateSync(to, reason, options) {
+    return this.#setState(true, to, reason, options);
+  }
+
+  #reseal(sync, options) {
+    const who = sync ? 'KeyManager.resealSync' : 'KeyManager.reseal';
+    const opts = checkOptions(who, options, RESEAL_OPTIONS);
+    const keyId = this.#keyId('reseal', opts);
+    const newKek = kekStep(who, opts, ['newKek', 'newSealKekPath']);
+    if (!newKek) throw new InvalidArgumentError(`${who}: the new KEK is required: newKek or newSealKekPath`);
+    const kek = kekStep(who, opts);
+    return this.#run(sync, 'reseal', function* resealBody(st) {
+      const n = yield newKek;
+      let k = null;
+      try {
+        k = kek ? yield kek : null;
+        yield* ops.reseal(st, keyId, k ? k.bytes : null, n.bytes);
+      } finally {
+        wipeKEK(k);
+        wipeKEK(n);
+      }
+    });
+  }
+
+  /**
+   * Seals the secret keys under a new KEK ({newKek} or {newSealKekPath}): a sealed set is
+   * unsealed with its current KEK first ({kek} or {sealKekPath}); an unsealed one is sealed
+   * for the first time (give no current KEK). The keys do not change, nor do the public
+   * keys. Only an active key set is resealed (KeyInactiveError). All or nothing.
+   */
+  async reseal(options) {
+    return this.#reseal(false, options);
+  }
+
+  resealSync(options) {
+    return this.#reseal(true, options);
+  }
+
+  #rotate(sync, options) {
+    const who = sync ? 'KeyManager.rotateSync' : 'KeyManager.rotate';
+    const opts = checkOptions(who, options, ROTATE_OPTIONS);
+    const keyId = this.#keyId('rotate', opts);
+    const { kek: _k, sealKekPath: _p, keyId: _i, reason, ...gen } = opts;
+    const json = optionsJSON(who, gen, ROTATE_OPTIONS, { reason });
+    const kek = kekStep(who, opts);
+    return this.#run(sync, 'rotate', function* rotateBody(st) {
+      const k = kek ? yield kek : null;
+      try {
+        return yield* ops.rotate(st, keyId, json, k ? k.bytes : null);
+      } finally {
+        wipeKEK(k);
+      }
+    });
+  }
+
+  /**
+   * Makes a new key set under the same key id, version n+1, and makes it the current one;
+   * the current one is kept as earlier version n, deactivated if it was active (with
+   * {reason}, default 'superseded by version N+1'), readable with loadVersion() and
+   * state({version}) until the key id is deleted. All or nothing. Resolves to the new
+   * set's state. {preset, evalMode, dimList}: none given, the current set's parameters.
+   */
+  async rotate(options) {
+    return this.#rotate(false, options);
+  }
+
+  rotateSync(options) {
+    return this.#rotate(true, options);
+  }
+
+  #loadVersion(sync, version, options) {
+    const who = sync ? 'KeyManager.loadVersionSync' : 'KeyManager.loadVersion';
+    const opts = checkOptions(who, options, LOAD_VERSION_OPTIONS);
+    const keyId = this.#keyId('loadVersion', opts);
+    const v = versionNumber(who, version);
+    const roles = roleNumbers(who, opts.roles);
+    return this.#run(sync, 'loadVersion', (st) => ops.loadVersion(st, keyId, v, roles));
+  }
+
+  /**
+   * Loads version `version` of the key set as load() does, whatever its state (it is asked
+   * for by number): the current version or an earlier one kept by rotate(); 0 is the
+   * current one. NotFoundError names the versions kept.
+   */
+  async loadVersion(version, options) {
+    return this.#loadVersion(false, version, options);
+  }
+
+  loadVersionSync(version, options) {
+    return this.#loadVersion(true, version, options);
+  }
+
+  /**
+   * What the store holds under each key id, sorted: {keyId, roles, complete, versions}
+   * (roles present at the current names; complete: SecKey, EncKey and EvalKey present;
+   * versions: the earlier versions kept by rotate(), oldest first).
+   */
+  async listSets() {
+    return this.#run(false, 'listSets', (st) => ops.listSets(st));
+  }
+
+  listSetsSync() {
+    return this.#run(true, 'listSets', (st) => ops.listSets(st));
   }
 
   // [METADATA] is encryptMetadata / decryptMetadata (decrypt true), for the methods and

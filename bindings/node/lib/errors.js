@@ -12,6 +12,7 @@ const STATUS = Object.freeze({
   IO: 6,
   REMOTE: 7,
   INTERNAL: 8,
+  KEY_INACTIVE: 9,
 });
 
 /** The base class of every error this package throws. */
@@ -56,6 +57,11 @@ const StorageIOError = define('StorageIOError', STATUS.IO, 'ENVECTOR_ERR_IO');
 const RemoteStoreError = define('RemoteStoreError', STATUS.REMOTE, 'ENVECTOR_ERR_REMOTE');
 /** A bug or broken invariant inside the library. */
 const InternalError = define('InternalError', STATUS.INTERNAL, 'ENVECTOR_ERR_INTERNAL');
+/**
+ * The key set is not active (preparing, deactivated, destroyed) or has expired, so it is
+ * refused for use; KeyManager.state() and loadVersion() read it whatever its state.
+ */
+const KeyInactiveError = define('KeyInactiveError', STATUS.KEY_INACTIVE, 'ENVECTOR_ERR_KEY_INACTIVE');
 
 /** Use of an object after close(). */
 class ClosedError extends InvalidArgumentError {}
@@ -69,6 +75,7 @@ const BY_STATUS = new Map([
   [STATUS.IO, StorageIOError],
   [STATUS.REMOTE, RemoteStoreError],
   [STATUS.INTERNAL, InternalError],
+  [STATUS.KEY_INACTIVE, KeyInactiveError],
 ]);
 
 // fromStatus makes the error of a C status; an unknown status is an InternalError
@@ -123,6 +130,7 @@ module.exports = {
   StorageIOError,
   RemoteStoreError,
   InternalError,
+  KeyInactiveError,
   ClosedError,
   fromStatus,
   shown,

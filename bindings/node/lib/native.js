@@ -57,6 +57,13 @@ const decl = {
   envector_store_exists: 'int envector_store_exists(const envector_store *store, const char *key_id, _Out_ int *out_exists, _Out_ envector_error **err)',
   envector_store_delete: 'int envector_store_delete(envector_store *store, const char *key_id, unsigned int flags, _Out_ envector_error **err)',
   envector_store_list: 'int envector_store_list(const envector_store *store, _Out_ void **out_ids, _Out_ size_t *out_count, _Out_ envector_error **err)',
+  // key set lifecycle
+  envector_keyset_state_json: 'int envector_keyset_state_json(const envector_keyset *ks, _Out_ void **out_json, _Out_ envector_error **err)',
+  envector_store_set_state: 'int envector_store_set_state(envector_store *store, const char *key_id, const char *change_json, const uint8_t *kek, size_t kek_len, _Out_ envector_error **err)',
+  envector_store_reseal: 'int envector_store_reseal(envector_store *store, const char *key_id, const uint8_t *old_kek, size_t old_kek_len, const uint8_t *new_kek, size_t new_kek_len, _Out_ envector_error **err)',
+  envector_store_rotate: 'int envector_store_rotate(envector_store *store, const char *key_id, const char *options_json, const uint8_t *kek, size_t kek_len, _Out_ envector_keyset **out, _Out_ envector_error **err)',
+  envector_store_load_version: 'int envector_store_load_version(const envector_store *store, const char *key_id, int version, const int *roles, size_t count, _Out_ envector_keyset **out, _Out_ envector_error **err)',
+  envector_store_list_sets: 'int envector_store_list_sets(const envector_store *store, _Out_ void **out_json, _Out_ envector_error **err)',
   // command line
   envector_cli_main: 'int envector_cli_main(int argc, const char **argv)',
 };

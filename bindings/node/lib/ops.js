@@ -162,6 +162,89 @@ function* checkKEK(ks, kek) {
   yield release('envector_keyset_free', out[0]);
 }
 
+// ---- key set lifecycle -----------------------------------------------------------------
+
+// jsonString reads a library string holding JSON and frees it (stays in C).
+function jsonString(ptr) {
+  try {
+    return JSON.parse(koffi.decode(ptr, 'char', -1));
+  } finally {
+    fn.envector_string_free(ptr);
+  }
+}
+
+// keyState: the life of key set handle ks (envector_keyset_state_json), in camelCase.
+function* keyState(ks) {
+  const out = [null];
+  yield call('envector_keyset_state_json', ks, out);
+  const s = jsonString(out[0]);
+  return {
+    state: s.state,
+    version: s.version,
+    expiresAt: s.expires_at,
+    createdAt: s.created_at,
+    setId: s.set_id,
+    reason: s.reason,
+    compromised: s.compromised,
+    updatedAt: s.updated_at,
+    changedBy: s.changed_by,
+  };
+}
+
+// stateAt: the state of version `version` (0: the current one) of keyId, whatever it is;
+// only the EncKey (public) is read.
+function* stateAt(st, keyId, version) {
+  const out = [null];
+  yield call('envector_store_load_version', st, keyId, version, Int32Array.of(ROLES.indexOf('EncKey')), 1, out);
+  try {
+    return yield* keyState(out[0]);
+  } finally {
+    yield release('envector_keyset_free', out[0]);
+  }
+}
+
+// setState moves keyId to another state (changeJSON: {"to", "reason", "compromised"});
+// kek (a Buffer) for a sealed set, null otherwise. Resolves to the state as stored now.
+function* setState(st, keyId, changeJSON, kek) {
+  yield call('envector_store_set_state', st, keyId, changeJSON, kek, kek ? kek.length : 0);
+  return yield* stateAt(st, keyId, 0);
+}
+
+// reseal seals keyId under newKek, unsealing with oldKek (null: an unsealed set).
+function* reseal(st, keyId, oldKek, newKek) {
+  yield call('envector_store_reseal', st, keyId, oldKek, oldKek ? oldKek.length : 0, newKek, newKek.length);
+}
+
+// rotate makes version n+1 of keyId; resolves to its state.
+function* rotate(st, keyId, optionsJSON, kek) {
+  const out = [null];
+  yield call('envector_store_rotate', st, keyId, optionsJSON, kek, kek ? kek.length : 0, out);
+  try {
+    return yield* keyState(out[0]);
+  } finally {
+    yield release('envector_keyset_free', out[0]);
+  }
+}
+
+// loadVersion reads version `version` (0: the current one) of keyId whatever its state.
+function* loadVersion(st, keyId, version, roles) {
+  const out = [null];
+  const list = roles ? Int32Array.from(roles) : null;
+  yield call('envector_store_load_version', st, keyId, version, list, list ? list.length : 0, out);
+  try {
+    return yield* blobs(out[0]);
+  } finally {
+    yield release('envector_keyset_free', out[0]);
+  }
+}
+
+// listSets: what the store holds under each key id, in camelCase.
+function* listSets(st) {
+  const out = [null];
+  yield call('envector_store_list_sets', st, out);
+  return jsonString(out[0]).map((l) => ({ keyId: l.key_id, roles: l.roles, complete: l.complete, versions: l.versions }));
+}
+
 // metadataEncrypt: the token (a string) of plaintext (a Buffer of UTF-8 text) under the
 // MetadataKey of ks, with associated data aad (a Buffer, or null).
 function* metadataEncrypt(ks, plaintext, aad) {
@@ -207,4 +290,11 @@ module.exports = {
   checkKEK,
   metadataEncrypt,
   metadataDecrypt,
+  keyState,
+  stateAt,
+  setState,
+  reseal,
+  rotate,
+  loadVersion,
+  listSets,
 };

@@ -38,14 +38,35 @@ test('error classes map the C status codes', () => {
     [ev.StorageIOError, 6, 'ENVECTOR_ERR_IO'],
     [ev.RemoteStoreError, 7, 'ENVECTOR_ERR_REMOTE'],
     [ev.InternalError, 8, 'ENVECTOR_ERR_INTERNAL'],
+    [ev.KeyInactiveError, 9, 'ENVECTOR_ERR_KEY_INACTIVE'],
   ];
+  const { fromStatus } = require('../lib/errors');
   for (const [cls, status, code] of table) {
     const e = new cls('m');
     assert.equal(e.status, status);
     assert.equal(e.code, code);
     assert.equal(e.name, cls.name);
     assert.ok(e instanceof ev.EnvectorError);
+    const mapped = fromStatus(status, 'm');
+    assert.equal(mapped.constructor, cls);
+    assert.equal(mapped.message, 'm');
   }
+  const unknown = fromStatus(42, 'm');
+  assert.ok(unknown instanceof ev.InternalError);
+  assert.equal(unknown.status, 42);
+  assert.match(unknown.message, /unknown status 42/);
+});
+
+test('every export is a named export of the ES module too', async () => {
+  // Node's ESM loader finds the names of a CommonJS module by reading its source: each
+  // export must be a plain name there (no `a: b.c`), or it is missing from
+  // `import { ... } from 'envector-keys'`.
+  const esm = await import(require.resolve('..'));
+  for (const name of Object.keys(ev)) {
+    assert.ok(name in esm, `${name} is not a named export of the ES module`);
+    assert.equal(esm[name], ev[name], name);
+  }
+  assert.equal(esm.KeyInactiveError, ev.KeyInactiveError);
 });
 
 test('KeyGenerator: bad key options are InvalidArgumentError, nothing written', async (t) => {
@@ -124,9 +145,16 @@ test('KeyManager: corrupt, foreign or mislabelled blobs are refused; nothing wri
   await expectError(() => km.save({ ...keys, encBlob: keys.evalBlob }), ev.CorruptDataError, /EncKey/);
   await expectError(() => km.save({ ...keys, secBlob: Buffer.from('{"kid": "k"} trailing') }), ev.CorruptDataError, /SecKey/);
   await expectError(() => km.save(keys, { keyId: 'other' }), ev.CorruptDataError, /"k", not "other"/);
+  // Same id and parameters, but another key set's EvalKey: the envelopes of a key set are
+  // bound together (its set id), so the mix is refused as it is read, nothing written.
   const foreign = await new ev.KeyGenerator({ keyId: 'k', ...SMALL }).generateKeysStream();
-  await km.save({ ...keys, evalBlob: foreign.evalBlob }); // parses: same id and parameters...
-  await expectError(() => km.verify(), ev.CorruptDataError, /EvalKey/); // ...but does not belong
+  const mixed = await expectError(() => km.save({ ...keys, evalBlob: foreign.evalBlob }), ev.CorruptDataError, /the files are from different key sets/);
+  assert.match(mixed.message, /EvalKey/);
+  // The same for a file of another key set moved into a stored one: load and verify refuse it.
+  await km.save(keys);
+  fs.writeFileSync(path.join(keyPath, 'k', 'EvalKey.json'), foreign.evalBlob);
+  await expectError(() => km.load(), ev.CorruptDataError, /the files are from different key sets/);
+  await expectError(() => km.verify(), ev.CorruptDataError, /the files are from different key sets/);
   await km.delete();
   await expectError(() => km.save({ ...keys, secBlob: 'text' }), ev.InvalidArgumentError, /secBlob must be a Buffer/);
   await expectError(() => km.save({}), ev.InvalidArgumentError, /no key blob given/);

@@ -3,8 +3,9 @@
 import {
   KeyGenerator, KeyManager, init, initIndexConfig, libraryVersion, libraryPath, ROLES,
   EnvectorError, InvalidArgumentError, NotFoundError, AlreadyExistsError, AuthenticationError,
-  CorruptDataError, StorageIOError, RemoteStoreError, InternalError, ClosedError,
+  CorruptDataError, StorageIOError, RemoteStoreError, InternalError, KeyInactiveError, ClosedError,
   type KeyBlobs, type PartialKeyBlobs, type InitResult, type RegisterInfo, type Role, type ErrorCode,
+  type KeyState, type KeySetListing, type KeyStateName, type Requester,
 } from 'envector-keys';
 
 export async function everything(): Promise<void> {
@@ -28,6 +29,26 @@ export async function everything(): Promise<void> {
   const ok: true = await km.verify({ sealKekPath: '/kek' });
   km.verifySync({ kek: Buffer.alloc(32) });
   await km.delete({ immediate: true });
+
+  const st: KeyState = await km.state({ version: 1 });
+  const name: KeyStateName | string = st.state;
+  const by: Requester | null = st.changedBy;
+  const expires: string | null = st.expiresAt;
+  const v: number = km.stateSync().version;
+  const moved: KeyState = await km.setState('deactivated', 'rotated out', { compromised: false, sealKekPath: '/kek' });
+  km.setStateSync('destroyed', 'done', { kek: Buffer.alloc(32) });
+  await km.reseal({ newKek: Buffer.alloc(32), kek: 'hex' });
+  km.resealSync({ newSealKekPath: '/new', sealKekPath: '/kek', keyId: 'k' });
+  const rotated: KeyState = await km.rotate({ reason: 'yearly', preset: 'ip0', evalMode: 'rmp', dimList: [32],
+    metadataEncryption: true, lifetimeDays: 365, seed: Buffer.alloc(64), kek: Buffer.alloc(32) });
+  km.rotateSync();
+  const old: KeyBlobs = await km.loadVersion(1);
+  const oldPart: PartialKeyBlobs = km.loadVersionSync(1, { roles: ['MetadataKey'] });
+  const sets: KeySetListing[] = await km.listSets();
+  const versions: number[] = km.listSetsSync()[0].versions;
+  const roles2: Role[] = sets[0].roles;
+  console.log(name, by, expires, v, moved.reason, rotated.compromised, old.secBlob, oldPart.metadataBlob, versions, roles2, sets[0].complete);
+  await new KeyGenerator({ keyId: 'k', lifetimeDays: 30 }).generateKeys();
   km.close();
   km[Symbol.dispose]();
 
@@ -47,7 +68,7 @@ export async function everything(): Promise<void> {
       console.log(code, e.status);
     }
     for (const cls of [InvalidArgumentError, NotFoundError, AlreadyExistsError, AuthenticationError,
-      CorruptDataError, StorageIOError, RemoteStoreError, InternalError, ClosedError]) {
+      CorruptDataError, StorageIOError, RemoteStoreError, InternalError, KeyInactiveError, ClosedError]) {
       if (e instanceof cls) console.log(cls.name);
     }
   }
@@ -60,3 +81,7 @@ new KeyGenerator({ dimList: [32] });
 new KeyManager({ keyStore: 'gcs' });
 // @ts-expect-error roles are named
 void new KeyManager().load({ roles: ['PrivateKey'] });
+// @ts-expect-error only the states a set moves to
+void new KeyManager().setState('preparing', 'r');
+// @ts-expect-error reseal needs its options (the new KEK)
+void new KeyManager().reseal();

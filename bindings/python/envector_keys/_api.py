@@ -29,6 +29,8 @@ from .errors import (
 __all__ = [
     "KeyGenerator",
     "KeyManager",
+    "KeyState",
+    "KeySetListing",
     "InitResult",
     "KeyBlobs",
     "init",
@@ -262,6 +264,9 @@ class KeyGenerator:
     - ``dim_list``: powers of two from 32 to 4096; default all of them.
     - ``seal_mode`` (``'none'``, ``'aes'`` with ``seal_kek_path``), ``metadata_encryption``
       and ``seed`` (64 bytes or 128 hex characters; tests only).
+    - ``lifetime_days``: how long the keys are usable (``expires_at``), in days; fractions
+      allowed (``1/24`` is an hour); accepted: 1 hour to 100 years; default 1825 (5 years,
+      as enVector). An expired key set is refused for use (:class:`KeyInactiveError`).
 
     The defaults (ip3, mm32, dims 32..4096) make a 1.2 GB EvalKey (0.9 GB of key data):
     :meth:`generate_keys` writes it in about 7 s with little memory;
@@ -281,6 +286,7 @@ class KeyGenerator:
         seal_kek_path: Optional[PathLike] = None,
         metadata_encryption: bool = True,
         seed: Optional[Union[str, BytesLike]] = None,
+        lifetime_days: Optional[float] = None,
     ) -> None:
         self.key_id: str = _require_key_id("KeyGenerator", key_id)
         self.key_path: str = _path("KeyGenerator", "key_path", key_path) or "./keys"
@@ -296,6 +302,7 @@ class KeyGenerator:
                 "seal_kek_path": seal_kek_path,
                 "metadata_encryption": metadata_encryption,
                 "seed": seed,
+                "lifetime_days": lifetime_days,
             },
         )
 
@@ -313,6 +320,80 @@ class KeyGenerator:
         (``metadata_blob`` None without metadata encryption). With ``seal_mode='aes'``
         the secret ones are sealed."""
         return ops.generate_stream(self._json)
+
+
+# ---- key set lifecycle -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """The life of a key set, as its envelopes record it (no key material).
+
+    - ``state``: ``'preparing'``, ``'active'``, ``'deactivated'`` or ``'destroyed'``
+      (envelopes that disagree give their states joined with ``'/'``).
+    - ``version``: the key set's version under its key id (1 until rotated).
+    - ``expires_at``, ``created_at``, ``updated_at``: RFC 3339 times, UTC
+      (``updated_at``: the last state change, or the creation).
+    - ``set_id``: the random id binding the set's envelopes (None for files without one).
+    - ``reason``, ``changed_by`` (``{'entity', 'method', 'type'}``): the last state change
+      (None when none was made); ``compromised``: whether it recorded a compromise.
+    """
+
+    state: str
+    version: int
+    expires_at: Optional[str]
+    created_at: Optional[str]
+    set_id: Optional[str]
+    reason: Optional[str]
+    compromised: bool
+    updated_at: Optional[str]
+    changed_by: Optional[Dict[str, str]]
+
+    @property
+    def active(self) -> bool:
+        """Whether the state is ``'active'`` (expiry is not considered)."""
+        return self.state == "active"
+
+    @classmethod
+    def _from(cls, d: Mapping[str, Any]) -> "KeyState":
+        return cls(
+            state=d["state"], version=d["version"], expires_at=d.get("expires_at"), created_at=d.get("created_at"),
+            set_id=d.get("set_id"), reason=d.get("reason"), compromised=bool(d.get("compromised")),
+            updated_at=d.get("updated_at"), changed_by=d.get("changed_by"),
+        )
+
+
+@dataclass(frozen=True)
+class KeySetListing:
+    """What a store holds under one key id (:meth:`KeyManager.list_sets`): the roles present
+    at the current names (in role order), whether the set is complete (SecKey, EncKey and
+    EvalKey present; :meth:`KeyManager.delete` removes an incomplete one), and the earlier
+    versions kept by :meth:`KeyManager.rotate`, oldest first (the current one is not
+    listed)."""
+
+    key_id: str
+    roles: List[str]
+    complete: bool
+    versions: List[int]
+
+
+#: The states :meth:`KeyManager.set_state` moves a key set to.
+StateName = Literal["active", "deactivated", "destroyed"]
+
+
+def _version_number(who: str, version: Any) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= 2**31 - 1:
+        raise InvalidArgumentError(
+            f"{who}: version must be a version number (1, 2, ...), or 0 for the current one; got {shown(version)}"
+        )
+    return version
+
+
+def _json_bytes(who: str, what: str, value: Mapping[str, Any]) -> bytes:
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError) as e:
+        raise InvalidArgumentError(f"{who}: {what} cannot be written as JSON: {shown_text(e)}") from e
 
 
 # ---- KeyManager ------------------------------------------------------------------------------
@@ -397,8 +478,10 @@ class KeyManager:
             st.save(ks)
 
     def load(self, key_id: Optional[str] = None, roles: Optional[Sequence[str]] = None) -> KeyBlobs:
-        """Loads the key set: every role present, or ``roles`` (e.g. ``['EncKey',
-        'EvalKey']``; the others are None). Each envelope is checked; nothing is unsealed."""
+        """Loads the key set for use: every role present, or ``roles`` (e.g. ``['EncKey',
+        'EvalKey']``; the others are None). Each envelope is checked, and all must be of one
+        key set; nothing is unsealed. A key set that is not active, or has expired, is
+        refused (:class:`KeyInactiveError`; :meth:`load_version` reads it whatever its state)."""
         kid = self._key_id("load", key_id)
         nums = _role_numbers("KeyManager.load", roles)
         ks = self._handle("load").load(kid, nums)
@@ -445,6 +528,158 @@ class KeyManager:
             if isinstance(k, bytearray):
                 _wipe(k)
         return True
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def state(self, key_id: Optional[str] = None, *, version: int = 0) -> KeyState:
+        """The state of the key set (the current version, or ``version``) whatever it is:
+        also of a key set that :meth:`load` refuses (:class:`KeyInactiveError`). Only its
+        EncKey (public) is read."""
+        kid = self._key_id("state", key_id)
+        v = _version_number("KeyManager.state", version)
+        with self._handle("state").load_version(kid, v, [n.ROLES.index("EncKey")]) as ks:
+            return KeyState._from(ks.state())
+
+    def set_state(
+        self,
+        to: StateName,
+        reason: str,
+        key_id: Optional[str] = None,
+        *,
+        compromised: bool = False,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> KeyState:
+        """Moves the key set to state ``to``, one step at a time: ``'active'`` (from
+        preparing), ``'deactivated'`` (from active: refused for use from then on) or
+        ``'destroyed'`` (from deactivated: erases the secret keys; the public ones stay).
+        ``reason`` (required, as in enVector) is recorded in every envelope with the time
+        and the OS user; ``compromised=True`` records a compromise (the reason becomes
+        ``'compromised: <reason>'``; with deactivated or destroyed). A sealed key set needs
+        its KEK (``seal_kek_path`` or ``kek``); an unsealed one refuses one. All or nothing.
+        Returns the state as stored now.
+
+        Errors: :class:`InvalidArgumentError` (a step skipped or back, the state it is
+        already in, no reason, a sealed set without its KEK), :class:`AuthenticationError`
+        (wrong KEK), :class:`NotFoundError`."""
+        who = "KeyManager.set_state"
+        kid = self._key_id("set_state", key_id)
+        if not isinstance(compromised, bool):
+            raise InvalidArgumentError(f"{who}: compromised must be True or False")
+        change = _json_bytes(who, "the change", {"to": to, "reason": reason, "compromised": compromised})
+        st = self._handle("set_state")
+        k = _kek_input(who, kek, seal_kek_path)
+        try:
+            st.set_state(kid, change, k)
+        finally:
+            if isinstance(k, bytearray):
+                _wipe(k)
+        return self.state(kid.decode("utf-8"))
+
+    def reseal(
+        self,
+        new_kek: Optional[Union[str, BytesLike]] = None,
+        key_id: Optional[str] = None,
+        *,
+        new_seal_kek_path: Optional[PathLike] = None,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> None:
+        """Seals the secret keys of the key set under a new KEK (``new_kek``, or the file
+        ``new_seal_kek_path``): a sealed set is unsealed with its current KEK first
+        (``seal_kek_path`` or ``kek``); an unsealed set is sealed for the first time (give
+        no current KEK). The keys do not change, nor do the public keys. Only an active
+        key set is resealed (:class:`KeyInactiveError`). All or nothing.
+
+        Errors: :class:`AuthenticationError` (wrong current KEK),
+        :class:`InvalidArgumentError` (a sealed set without its current KEK, an unsealed
+        one with one, a KEK in no accepted form)."""
+        who = "KeyManager.reseal"
+        kid = self._key_id("reseal", key_id)
+        if new_kek is None and new_seal_kek_path is None:
+            raise InvalidArgumentError(f"{who}: the new KEK is required: new_kek or new_seal_kek_path")
+        if new_kek is not None and new_seal_kek_path is not None:
+            raise InvalidArgumentError(f"{who}: give new_kek or new_seal_kek_path, not both")
+        st = self._handle("reseal")
+        nk = _kek_input(who, new_kek, new_seal_kek_path)
+        try:
+            ck = _kek_input(who, kek, seal_kek_path)
+            try:
+                st.reseal(kid, ck, nk)
+            finally:
+                if isinstance(ck, bytearray):
+                    _wipe(ck)
+        finally:
+            if isinstance(nk, bytearray):
+                _wipe(nk)
+
+    def rotate(
+        self,
+        key_id: Optional[str] = None,
+        *,
+        reason: Optional[str] = None,
+        preset: Optional[str] = None,
+        eval_mode: Optional[str] = None,
+        dim_list: Optional[Sequence[int]] = None,
+        metadata_encryption: Optional[bool] = None,
+        lifetime_days: Optional[float] = None,
+        seed: Optional[Union[str, BytesLike]] = None,
+        seal_kek_path: Optional[PathLike] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> KeyState:
+        """Makes a new key set under the same key id, version n+1, and makes it the current
+        one; the current one is kept as earlier version n, deactivated if it was active
+        (with ``reason``, default ``'superseded by version N+1'``), readable with
+        :meth:`load_version` and :meth:`state` until the key id is deleted. All or nothing.
+        Returns the new set's state.
+
+        ``preset``, ``eval_mode`` and ``dim_list`` as for :class:`KeyGenerator`; none given:
+        the current set's parameters (any given: the others take their defaults).
+        ``metadata_encryption`` (default True), ``lifetime_days`` and ``seed`` as for
+        :class:`KeyGenerator`. A sealed key set needs its KEK (``seal_kek_path`` or
+        ``kek``), which also seals the new one; a KEK given for an unsealed set seals the
+        new one. The new EvalKey must be registered again where it is used."""
+        who = "KeyManager.rotate"
+        kid = self._key_id("rotate", key_id)
+        options = _options_json(
+            who,
+            {
+                "reason": reason, "preset": preset, "eval_mode": eval_mode, "dim_list": dim_list,
+                "metadata_encryption": metadata_encryption, "lifetime_days": lifetime_days, "seed": seed,
+            },
+        )
+        st = self._handle("rotate")
+        k = _kek_input(who, kek, seal_kek_path)
+        try:
+            ks = st.rotate(kid, options, k)
+        finally:
+            if isinstance(k, bytearray):
+                _wipe(k)
+        with ks:
+            return KeyState._from(ks.state())
+
+    def load_version(
+        self, version: int, key_id: Optional[str] = None, roles: Optional[Sequence[str]] = None
+    ) -> KeyBlobs:
+        """Loads version ``version`` of the key set, as :meth:`load` does, whatever its state
+        (it is asked for by number): the current version or an earlier one kept by
+        :meth:`rotate`; ``0`` is the current one, whatever its number. E.g. the MetadataKey
+        of version 1 still decrypts metadata encrypted before a rotation. A destroyed set's
+        secret envelopes hold no key data. :class:`NotFoundError` names the versions kept."""
+        kid = self._key_id("load_version", key_id)
+        v = _version_number("KeyManager.load_version", version)
+        nums = _role_numbers("KeyManager.load_version", roles)
+        with self._handle("load_version").load_version(kid, v, nums) as ks:
+            return ks.blobs()
+
+    def list_sets(self) -> List[KeySetListing]:
+        """What the store holds under each key id, sorted by key id: the roles present,
+        whether complete, and the earlier versions kept (see :class:`KeySetListing`)."""
+        return [
+            KeySetListing(key_id=d["key_id"], roles=list(d["roles"]), complete=bool(d["complete"]),
+                          versions=list(d["versions"]))
+            for d in self._handle("list_sets").list_sets()
+        ]
 
     def _with_metadata_key(
         self, who: str, key_id: Optional[str], seal_kek_path: Any, kek: Any, use: Callable[[ops.KeySet], _T]
@@ -637,6 +872,7 @@ def init(
     dim_list: Optional[Sequence[int]] = None,
     seed: Optional[Union[str, BytesLike]] = None,
     register: Optional[RegisterFn] = None,
+    lifetime_days: Optional[float] = None,
 ) -> InitResult:
     """Finds key set ``key_id`` in the store, or, with ``auto_key_setup`` (the default),
     generates it (sealed with ``seal_mode='aes'`` and ``seal_kek_path``), saves it and
@@ -650,10 +886,13 @@ def init(
       message names where it was looked for (the files, or the secret and S3 object).
     - When the key set exists, is sealed and ``seal_kek_path`` is given, the KEK is checked
       now (:class:`AuthenticationError`).
+    - A key set that exists but is not active (deactivated, destroyed) or has expired is a
+      :class:`KeyInactiveError`; it is never replaced here (see :meth:`KeyManager.rotate`).
 
     ``preset``, ``eval_mode`` and ``dim_list`` are those of :class:`KeyGenerator`: by
     default ip3 with mm32 and dims 32..4096 (as enVector's SDK): a 1.2 GB EvalKey, which
     the result's ``keys`` hold in memory (about 15 s and 5 GB at peak to make).
+    ``lifetime_days`` is that of :class:`KeyGenerator` (default 5 years).
 
     ``info`` holds the key settings given or defaulted here (``key_store``, ``key_path``
     or the AWS names, ``preset``, ``eval_mode`` when given, ``dim_list`` when given,
@@ -679,6 +918,7 @@ def init(
         "metadata_encryption": metadata_encryption,
         "seal_mode": seal_mode,
         "seal_kek_path": seal_kek_path,
+        "lifetime_days": lifetime_days,
     }
     options = _options_json(who, {**settings, "seed": seed})
     kid_c = ops.encode_id(kid, who)

@@ -165,6 +165,19 @@ DECLARATIONS = {
     "envector_store_exists": (c_int, [StoreP, c_char_p, POINTER(c_int), POINTER(ErrorP)]),
     "envector_store_delete": (c_int, [StoreP, c_char_p, c_uint, POINTER(ErrorP)]),
     "envector_store_list": (c_int, [StoreP, POINTER(POINTER(CharP)), POINTER(c_size_t), POINTER(ErrorP)]),
+    # key set lifecycle
+    "envector_keyset_state_json": (c_int, [KeysetP, POINTER(CharP), POINTER(ErrorP)]),
+    "envector_store_set_state": (c_int, [StoreP, c_char_p, c_char_p, BytesP, c_size_t, POINTER(ErrorP)]),
+    "envector_store_reseal": (c_int, [StoreP, c_char_p, BytesP, c_size_t, BytesP, c_size_t, POINTER(ErrorP)]),
+    "envector_store_rotate": (
+        c_int,
+        [StoreP, c_char_p, c_char_p, BytesP, c_size_t, POINTER(KeysetP), POINTER(ErrorP)],
+    ),
+    "envector_store_load_version": (
+        c_int,
+        [StoreP, c_char_p, c_int, POINTER(c_int), c_size_t, POINTER(KeysetP), POINTER(ErrorP)],
+    ),
+    "envector_store_list_sets": (c_int, [StoreP, POINTER(CharP), POINTER(ErrorP)]),
     # command line
     "envector_cli_main": (c_int, [c_int, POINTER(c_char_p)]),
 }

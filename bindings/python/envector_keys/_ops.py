@@ -5,6 +5,7 @@ knows anything about keys beyond the header: role numbers, statuses, who frees w
 from __future__ import annotations
 
 import ctypes
+import json
 from ctypes import POINTER, byref, c_int, c_size_t
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -119,6 +120,13 @@ class KeySet(n.Handle):
             return
         ptr, length, _keep = n.in_buffer(kek, "kek")
         self._call("envector_keyset_verify", n.lib.envector_keyset_verify, ptr, length)
+
+    def state(self) -> Dict[str, Any]:
+        """The key set's life (envector_keyset_state_json), as a dict."""
+        out = n.CharP()
+        self._call("envector_keyset_state_json", n.lib.envector_keyset_state_json, byref(out))
+        value: Dict[str, Any] = json.loads(n.copy_string(out))
+        return value
 
     def metadata_encrypt(self, plaintext: Any, aad: Any = None) -> str:
         """The token of plaintext (bytes-like UTF-8 text) under the key set's MetadataKey,
@@ -236,6 +244,55 @@ class Store(n.Handle):
             return [ctypes.string_at(ids[i]).decode("utf-8") for i in range(count.value)]
         finally:
             n.lib.envector_string_list_free(ids)
+
+
+    def set_state(self, key_id: bytes, change_json: bytes, kek: Any = None) -> None:
+        """Moves key set key_id to another state (change_json: {"to", "reason",
+        "compromised"}); kek (bytes-like) for a sealed set, None otherwise."""
+        ptr, length, _keep = _kek_arg(kek)
+        self._call("envector_store_set_state", n.lib.envector_store_set_state, key_id, change_json, ptr, length)
+
+    def reseal(self, key_id: bytes, old_kek: Any, new_kek: Any) -> None:
+        """Seals key set key_id under new_kek (unsealing with old_kek; None to seal an
+        unsealed set)."""
+        optr, olen, _okeep = _kek_arg(old_kek)
+        nptr, nlen, _nkeep = n.in_buffer(new_kek, "new KEK")
+        self._call("envector_store_reseal", n.lib.envector_store_reseal, key_id, optr, olen, nptr, nlen)
+
+    def rotate(self, key_id: bytes, options_json: bytes, kek: Any = None) -> KeySet:
+        """Rotates key set key_id; returns the new key set (version n+1)."""
+        ptr, length, _keep = _kek_arg(kek)
+        out = n.KeysetP()
+        self._call("envector_store_rotate", n.lib.envector_store_rotate, key_id, options_json, ptr, length,
+                   byref(out))
+        return KeySet(out)
+
+    def load_version(self, key_id: bytes, version: int, roles: Optional[Sequence[int]] = None) -> KeySet:
+        """Loads version `version` of key set key_id whatever its state (0: the current
+        one), every role present or roles."""
+        out = n.KeysetP()
+        if roles:
+            arr: Any = (c_int * len(roles))(*roles)
+            count = len(roles)
+        else:
+            arr, count = None, 0
+        self._call("envector_store_load_version", n.lib.envector_store_load_version, key_id, version, arr, count,
+                   byref(out))
+        return KeySet(out)
+
+    def list_sets(self) -> List[Dict[str, Any]]:
+        """What the store holds under each key id (envector_store_list_sets), as dicts."""
+        out = n.CharP()
+        self._call("envector_store_list_sets", n.lib.envector_store_list_sets, byref(out))
+        value: List[Dict[str, Any]] = json.loads(n.copy_string(out))
+        return value
+
+
+def _kek_arg(kek: Any) -> Tuple[Any, int, Any]:
+    """(pointer, length, keep-alive) of an optional KEK: NULL and 0 for None."""
+    if kek is None:
+        return None, 0, None
+    return n.in_buffer(kek, "kek")
 
 
 def store_open(options_json: bytes, owner: str = "store") -> Store:

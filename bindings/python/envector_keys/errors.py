@@ -22,6 +22,7 @@ __all__ = [
     "StorageIOError",
     "RemoteStoreError",
     "InternalError",
+    "KeyInactiveError",
     "ClosedError",
     "ForkedProcessError",
     "error_from_status",
@@ -38,6 +39,7 @@ STATUS: Dict[str, int] = {
     "IO": 6,
     "REMOTE": 7,
     "INTERNAL": 8,
+    "KEY_INACTIVE": 9,
 }
 
 
@@ -120,6 +122,15 @@ class InternalError(EnvectorError):
     status = STATUS["INTERNAL"]
 
 
+class KeyInactiveError(EnvectorError):
+    """The key set is not active (preparing, deactivated or destroyed) or has expired, so it
+    is refused for use (``ENVECTOR_ERR_KEY_INACTIVE``); the message says which.
+    :meth:`KeyManager.state` and :meth:`KeyManager.load_version` read it whatever its state."""
+
+    code = "ENVECTOR_ERR_KEY_INACTIVE"
+    status = STATUS["KEY_INACTIVE"]
+
+
 class ClosedError(InvalidArgumentError):
     """Use of an object after ``close()``."""
 
@@ -149,6 +160,7 @@ _BY_STATUS: Dict[int, Type[EnvectorError]] = {
         StorageIOError,
         RemoteStoreError,
         InternalError,
+        KeyInactiveError,
     )
 }
 

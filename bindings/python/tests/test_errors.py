@@ -35,6 +35,7 @@ def test_error_classes_map_the_c_status_codes() -> None:
         (ek.StorageIOError, 6, "ENVECTOR_ERR_IO"),
         (ek.RemoteStoreError, 7, "ENVECTOR_ERR_REMOTE"),
         (ek.InternalError, 8, "ENVECTOR_ERR_INTERNAL"),
+        (ek.KeyInactiveError, 9, "ENVECTOR_ERR_KEY_INACTIVE"),
     ]
     for cls, status, code in table:
         e = error_from_status(status, "m")

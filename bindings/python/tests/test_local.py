@@ -224,19 +224,27 @@ def test_generate_keys_stream_with_seal_mode_aes_returns_sealed_secrets(kek: Pat
     assert "alg" not in entry(keys["enc_blob"])
 
 
-def test_keys_are_real_a_foreign_sec_key_does_not_verify(tmp_path: Path) -> None:
+def test_a_foreign_sec_key_is_refused_as_another_key_sets(tmp_path: Path) -> None:
     a = ek.KeyGenerator(key_id="k", **SMALL).generate_keys_stream()
     b = ek.KeyGenerator(key_id="k", **SMALL).generate_keys_stream()
     with ek.KeyManager(key_path=tmp_path / "a", key_id="k") as km:
         km.save(a)
         assert km.verify() is True
-    # Same key id and parameters, so the envelopes parse together; the SecKey is another set's.
+    # Same key id and parameters, but the SecKey is another set's: the envelopes of a key set
+    # are bound together (its set id), so the mix is refused as soon as it is read, and
+    # nothing is written.
     with ek.KeyManager(key_path=tmp_path / "mixed", key_id="k") as km:
-        km.save({**a, "sec_blob": b["sec_blob"]})
-        with pytest.raises(ek.CorruptDataError) as ei:
-            km.verify()
+        with pytest.raises(ek.CorruptDataError, match="the files are from different key sets") as ei:
+            km.save({**a, "sec_blob": b["sec_blob"]})
         assert ei.value.code == "ENVECTOR_ERR_CORRUPT"
-        assert "EncKey" in str(ei.value) or "SecKey" in str(ei.value)
+        assert "SecKey" in str(ei.value)
+    assert tree(tmp_path / "mixed") == []
+    # The same for a file of another key set moved into a stored one: load and verify refuse it.
+    (tmp_path / "a" / "k" / "SecKey.json").write_bytes(b["sec_blob"])  # type: ignore[arg-type]
+    with ek.KeyManager(key_path=tmp_path / "a", key_id="k") as km:
+        for op in (km.load, km.verify):
+            with pytest.raises(ek.CorruptDataError, match="the files are from different key sets"):
+                op()
 
 
 def test_init_auto_key_setup_makes_saves_and_registers_once(tmp_path: Path) -> None:
