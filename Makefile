@@ -6,6 +6,7 @@ SHELL       := /bin/bash
 GO          ?= go
 PYTHON      ?= python3
 BIN         := bin/envector-keygen
+KEYSERVER   := bin/envector-keyserver
 CMAKE_DIR   := build/cmake
 VENV        := build/venv
 MOTO        := $(VENV)/bin/moto_server
@@ -17,7 +18,7 @@ BENCHTIME   ?= 10x
 BENCHCOUNT  ?= 3
 FUZZTIME    ?= 60s
 
-.PHONY: all build bin lib demo deps compat-deps test lint gotest ctest pytest nodetest compat bench fuzz install clean
+.PHONY: all build bin lib demo deps compat-deps test lint gotest ctest pytest nodetest compat bench fuzz install clean proto
 
 all: build
 
@@ -25,6 +26,26 @@ build: bin lib
 
 bin:
 	$(GO) build -o $(BIN) ./cmd/envector-keygen
+	$(GO) build -o $(KEYSERVER) ./cmd/envector-keyserver
+
+# The Go code of proto/endpoint/v2/endpoint.proto (enVector's key endpoint) in
+# internal/endpointpb, with pinned generators: protoc from Debian's protobuf-compiler
+# $(PROTOC_VERSION), protoc-gen-go and protoc-gen-go-grpc installed into build/tools. The
+# generated files are checked in: builds never need protoc.
+PROTOC_VERSION     := 3.21.12
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+GO_MODULE          := github.com/envector-keys/envector-keys
+
+proto:
+	@command -v protoc >/dev/null || { echo "proto: protoc is not installed; install Debian's protobuf-compiler $(PROTOC_VERSION): sudo apt-get install protobuf-compiler" >&2; exit 1; }
+	@v=$$(protoc --version); [ "$$v" = "libprotoc $(PROTOC_VERSION)" ] || { echo "proto: protoc is '$$v'; the generated code is pinned to libprotoc $(PROTOC_VERSION) (Debian bookworm's protobuf-compiler)" >&2; exit 1; }
+	GOBIN=$(CURDIR)/build/tools $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(CURDIR)/build/tools $(GO) install $(PROTOC_GEN_GO_GRPC)
+	protoc -I proto \
+	  --plugin=protoc-gen-go=build/tools/protoc-gen-go --go_out=. --go_opt=module=$(GO_MODULE) \
+	  --plugin=protoc-gen-go-grpc=build/tools/protoc-gen-go-grpc --go-grpc_out=. --go-grpc_opt=module=$(GO_MODULE) \
+	  endpoint/v2/endpoint.proto
 
 # libenvector.so.0 (go build -buildmode=c-shared, through CMake) in build/cmake/lib.
 lib: $(CMAKE_DIR)/build.ninja

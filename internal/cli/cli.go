@@ -108,10 +108,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{ctx: context.Background(), stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd := commands[0]
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		found := false
+		found, words := false, 1
 		for _, c := range commands {
 			if c.name == args[0] {
 				cmd, found = c, true
+			} else if len(args) > 1 && c.name == args[0]+" "+args[1] { // "server list"
+				cmd, found, words = c, true, 2
 			}
 		}
 		if !found {
@@ -122,7 +124,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "envector-keygen: %s\n", sprintf("unknown command %q; accepted: %s", args[0], strings.Join(names, ", ")))
 			return ExitUsage
 		}
-		args = args[1:]
+		args = args[words:]
 	}
 	if len(args) == 1 && args[0] == "--version" {
 		fmt.Fprintf(stdout, "envector-keygen %s\n", Version)

@@ -53,6 +53,8 @@ func TestScripts(t *testing.T) {
 			"mode":       cmdMode,
 			"awscheck":   cmdAWSCheck,
 			"status":     cmdStatus,
+			"keyserver":  cmdKeyserver, // server.txtar (server_test.go)
+			"cmpraw":     cmdCmpRaw,
 		},
 	})
 }
