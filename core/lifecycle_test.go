@@ -77,6 +77,7 @@ func TestSealedSetEditsNeedTheKEK(t *testing.T) {
 		"entries[0].extra":   func(_, e map[string]any) { e["note"] = "added" },
 		"metadata.eval_mode": func(_, e map[string]any) { setIfPresent(e, "metadata", "eval_mode", "FLAT") },
 	}
+	atParse, byMAC := 0, 0
 	for _, role := range AllRoles {
 		for name, edit := range edits {
 			what := fmt.Sprintf("%s %s", role, name)
@@ -100,8 +101,10 @@ func TestSealedSetEditsNeedTheKEK(t *testing.T) {
 			ks, err := ParseKeySet(testKID, blobs, ParseOptions{AllowInactive: true})
 			if err != nil {
 				require.ErrorIs(t, err, ErrCorrupt, what) // refused before any KEK is needed
+				atParse++
 				continue
 			}
+			byMAC++
 			err = ks.Authenticate(kek)
 			require.ErrorIs(t, err, ErrAuth, what)
 			_, err = ks.Unseal(kek)
@@ -112,6 +115,8 @@ func TestSealedSetEditsNeedTheKEK(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d edits refused when read, %d only by the MAC", atParse, byMAC)
+	require.Greater(t, byMAC, 40, "most edits pass every unkeyed check: only the MAC can tell")
 }
 
 func setIfPresent(m map[string]any, outer, key string, v any) {
