@@ -329,7 +329,12 @@ func envectorgo_keyset_blobs(ksID C.uint64_t, outData **C.uint8_t, outLens *C.si
 	}
 	data := make([]*C.uint8_t, len(core.AllRoles))
 	lens := make([]C.size_t, len(core.AllRoles))
-	for _, r := range o.ks.Roles() {
+	// The EvalKey first: the secrets' envelopes record its digest, which a generated MM
+	// EvalKey only has once made (made first, it is made once).
+	for _, r := range []core.Role{core.EvalKey, core.EncKey, core.SecKey, core.MetadataKey} {
+		if !o.ks.Has(r) {
+			continue
+		}
 		p, n, err := blobToC(o.ks, r)
 		if err != nil {
 			for _, q := range data {
