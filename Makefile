@@ -103,13 +103,15 @@ ctest: deps $(CMAKE_DIR)/build.ninja
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure -j2 --no-tests=error
 
 # The Python binding: pytest (into build/venv) over bindings/python/tests, which also
-# pip-installs the package into a new virtual environment and runs its example there.
-pytest: deps lib
+# pip-installs the package into a new virtual environment and runs its example there;
+# its init tests run bin/envector-keyserver.
+pytest: deps lib bin
 	bindings/python/scripts/check
 
 # The Node binding: npm install in bindings/node (koffi; the library from the CMake
-# build), then its node:test suite, which also packs and installs it into a new project.
-nodetest: deps lib
+# build), then its node:test suite, which also packs and installs it into a new project;
+# its init tests run bin/envector-keyserver.
+nodetest: deps lib bin
 	npm --prefix bindings/node run check
 
 # Compatibility with enVector's SDK (pyenvector $(PYENVECTOR), tests/compat): each reads the

@@ -509,6 +509,16 @@ int envector_store_list_sets(const envector_store *store, char **out_json, envec
 	return finish(rc, err_id, err);
 }
 
+/* ---- init ------------------------------------------------------------------------ */
+
+int envector_init(const char *options_json, const uint8_t *kek, size_t kek_len, const char *token,
+                  char **out_result_json, envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_init((char *)options_json, (uint8_t *)kek, kek_len, (char *)token,
+	                         out_result_json, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
 /* ---- command line ---------------------------------------------------------------- */
 
 int envector_cli_main(int argc, char *const argv[]) {

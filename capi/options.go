@@ -21,6 +21,9 @@ var optionKeys = []string{
 	"key_id", "preset", "eval_mode", "dim_list", "metadata_encryption", "seal_mode",
 	"seal_kek_path", "key_store", "key_path", "region_name", "bucket_name", "secret_prefix",
 	"seed", "lifetime_days", "reason",
+	// envector_init
+	"auto_key_setup", "address", "token_file", "tls", "ca_file", "timeout_seconds",
+	"register_timeout_seconds",
 }
 
 // maxOptionsSize bounds the options JSON; real options are a few hundred bytes.
@@ -45,6 +48,14 @@ type options struct {
 	seed               []byte        // SeedSize bytes, or nil; wipe when done
 	lifetime           time.Duration // lifetime_days as a duration; 0 = the default
 	reason             string        // envector_store_rotate: recorded in the earlier version
+	// envector_init
+	autoKeySetup    bool // default true
+	address         string
+	tokenFile       string
+	tls             bool
+	caFile          string
+	timeout         time.Duration
+	registerTimeout time.Duration
 }
 
 // wipe zeroes the seed.
@@ -63,7 +74,7 @@ func parseOptions(data []byte) (*options, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &options{set: map[string]bool{}, metadataEncryption: true, sealMode: "none", keyStore: "local"}
+	o := &options{set: map[string]bool{}, metadataEncryption: true, sealMode: "none", keyStore: "local", autoKeySetup: true}
 	for _, key := range optionKeys {
 		v, ok := raw[key]
 		if !ok || string(v) == "null" {
@@ -104,6 +115,24 @@ func parseOptions(data []byte) (*options, error) {
 			o.lifetime, err = decodeLifetimeDays(v)
 		case "reason":
 			err = decodeString(key, v, &o.reason)
+		case "auto_key_setup":
+			if err = json.Unmarshal(v, &o.autoKeySetup); err != nil {
+				err = optionsError("auto_key_setup must be true or false")
+			}
+		case "address":
+			err = decodeString(key, v, &o.address)
+		case "token_file":
+			err = decodeString(key, v, &o.tokenFile)
+		case "tls":
+			if err = json.Unmarshal(v, &o.tls); err != nil {
+				err = optionsError("tls must be true or false")
+			}
+		case "ca_file":
+			err = decodeString(key, v, &o.caFile)
+		case "timeout_seconds":
+			o.timeout, err = decodeSeconds(key, v)
+		case "register_timeout_seconds":
+			o.registerTimeout, err = decodeSeconds(key, v)
 		}
 		if err != nil {
 			o.wipe()
@@ -187,6 +216,16 @@ func decodeLifetimeDays(v []byte) (time.Duration, error) {
 		d = time.Nanosecond // under half a second: still refused by core as under an hour
 	}
 	return d, nil
+}
+
+// decodeSeconds decodes a positive number of seconds (fractions allowed) into a
+// duration, at most a week.
+func decodeSeconds(key string, v []byte) (time.Duration, error) {
+	var secs float64
+	if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) || json.Unmarshal(v, &secs) != nil || !(secs > 0) || secs > 7*24*3600 {
+		return 0, optionsError("%s must be a positive number of seconds, at most 604800 (a week), e.g. 30 or 0.5", key)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
 }
 
 // shortValue is a JSON literal from the options for a message: at most its first 40

@@ -161,7 +161,7 @@ func TestOptionMessagesCutValues(t *testing.T) {
 		`{"seed": "` + long + `"}`,
 	} {
 		_, err := parseOptions([]byte(in))
-		if err == nil || len(err.Error()) > 300 || strings.Contains(err.Error(), long[:41]) {
+		if err == nil || len(err.Error()) > 500 || strings.Contains(err.Error(), long[:41]) {
 			t.Errorf("%.30s...: %.400v", in, err)
 		}
 	}
@@ -239,5 +239,38 @@ func TestRotateOptions(t *testing.T) {
 	o, _ = parseOptions([]byte(`{"seal_mode": "none"}`))
 	if _, err := o.rotateOptions("k", true); err == nil || !strings.Contains(err.Error(), "would be sealed") {
 		t.Fatal(err)
+	}
+}
+
+// TestInitOptions: the keys envector_init reads, and their types.
+func TestInitOptions(t *testing.T) {
+	o, err := parseOptions([]byte(`{"key_id": "k", "auto_key_setup": false, "address": "grpc://a:1", "token_file": "/t",
+		"tls": true, "ca_file": "/c", "timeout_seconds": 2.5, "register_timeout_seconds": 60}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.autoKeySetup || o.address != "grpc://a:1" || o.tokenFile != "/t" || !o.tls || o.caFile != "/c" ||
+		o.timeout != 2500*time.Millisecond || o.registerTimeout != time.Minute {
+		t.Fatalf("%+v", o)
+	}
+	if o, err = parseOptions([]byte(`{}`)); err != nil || !o.autoKeySetup {
+		t.Fatalf("auto_key_setup defaults to true: %v %v", o, err)
+	}
+	for in, want := range map[string]string{
+		`{"auto_key_setup": "no"}`:           "auto_key_setup must be true or false",
+		`{"tls": 1}`:                         "tls must be true or false",
+		`{"address": 5}`:                     "address must be a string",
+		`{"timeout_seconds": 0}`:             "timeout_seconds must be a positive number of seconds",
+		`{"register_timeout_seconds": "60"}`: "register_timeout_seconds must be a positive number",
+		`{"timeout_seconds": 1e9}`:           "at most 604800",
+		`{"token": "secret"}`:                `unknown key "token"`,
+	} {
+		_, err := parseOptions([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", in, err, want)
+		}
+	}
+	if _, err := parseOptions([]byte(`{"token": "s3cret-value"}`)); err == nil || strings.Contains(err.Error(), "s3cret-value") {
+		t.Errorf("a token given in the options is refused without being shown: %v", err)
 	}
 }

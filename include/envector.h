@@ -68,6 +68,21 @@
  *             reason               string   envector_store_rotate: why, recorded in the
  *                                           earlier version as it is deactivated (default
  *                                           "superseded by version N")
+ *           envector_init also reads (the others ignore them, as any known key):
+ *             auto_key_setup       bool     make the key set when the store has none
+ *                                           (default true)
+ *             address              string   the enVector server whose key endpoint gets the
+ *                                           EvalKey: host:port, grpc://host:port (plaintext)
+ *                                           or grpcs://host:port (TLS); absent or "" = no
+ *                                           registration
+ *             token_file           string   file holding the server's bearer token (instead
+ *                                           of the token argument)
+ *             tls                  bool     connect with TLS (default false; grpcs:// also
+ *                                           means TLS)
+ *             ca_file              string   PEM certificates to trust for the server's
+ *                                           certificate instead of the system's (implies TLS)
+ *             timeout_seconds      number   each call to the server but the upload (default 30)
+ *             register_timeout_seconds  number  the EvalKey's upload (default 1800)
  *           A key not in this list is ENVECTOR_ERR_INVALID_ARGUMENT naming the key; so
  *           are a value of the wrong JSON type, a repeated key, anything after the
  *           object, and a text over 1 MiB. Each function reads the keys it needs and
@@ -185,7 +200,8 @@ ENVECTOR_API int envector_error_free(envector_error *err);
 ENVECTOR_API int envector_bytes_free(uint8_t *data);
 
 /* Frees a string returned by the library (envector_keyset_id,
- * envector_metadata_encrypt, envector_keyset_state_json, envector_store_list_sets).
+ * envector_metadata_encrypt, envector_keyset_state_json, envector_store_list_sets,
+ * envector_init).
  * Same rules as envector_bytes_free. */
 ENVECTOR_API int envector_string_free(char *str);
 
@@ -527,6 +543,65 @@ ENVECTOR_API int envector_store_load_version(const envector_store *store, const 
  * Errors: INVALID_ARGUMENT (bad handle, NULL out_json). */
 ENVECTOR_API int envector_store_list_sets(const envector_store *store, char **out_json,
                                           envector_error **err);
+
+/* ---------------------------------------------------------------------------------
+ * Init
+ * --------------------------------------------------------------------------------- */
+
+/* The init flow of enVector's SDK in one call: finds key set key_id in the store
+ * options_json names (as envector_store_open) or, with auto_key_setup (the default),
+ * generates it (options as envector_keygen: preset, eval_mode, dim_list,
+ * metadata_encryption, lifetime_days, seed), seals it when a KEK is given, and saves it;
+ * then, when address is given, makes that server's key endpoint hold and use its
+ * EvalKey: registers it only if the server has no key of that key id (the server's
+ * SHA-256 of a key it has must be ours: ALREADY_EXISTS otherwise), unloads the other
+ * loaded keys and loads this one. Only an active, unexpired key set is used; another is
+ * KEY_INACTIVE, never replaced. Several processes may run it at once for one key id:
+ * one saves its key set, the others use it; the server stores the EvalKey once.
+ *
+ * kek (kek_len bytes; NULL and 0 for none; forms as envector_seal), or the file
+ * seal_kek_path names (not both), seals a key set this call makes; seal_mode, if given,
+ * must agree ("aes" with a KEK, "none" without). A sealed key set found must open under
+ * it (its MACs checked, its SecKey unsealed and wiped): AUTH otherwise; a sealed set
+ * found with no KEK, or an unsealed one found with a KEK, is INVALID_ARGUMENT.
+ * token (NUL-terminated; NULL for none) is the server's bearer token, sent as
+ * "authorization: Bearer <token>", never shown in a message: 1 to 4096 visible ASCII
+ * characters. token_file (options) gives it from a file instead. A token, token_file,
+ * tls, ca_file or a timeout without address is INVALID_ARGUMENT.
+ *
+ * When the registration fails and this call made the key set, it deletes the set again
+ * (AWS secrets at once), and the EvalKey at the server if this call sent it, so that
+ * the next call starts clean; the message says what was undone, and the status is the
+ * registration's (AUTH for a refused token). A key set found is never deleted.
+ *
+ * On success *out_result_json receives a new NUL-terminated UTF-8 string the caller
+ * frees with envector_string_free: one JSON object, no key material:
+ *   {"key_id": "idx", "created": true, "sealed": false, "version": 1,
+ *    "preset": "ip3", "eval_mode": "mm32", "dim_list": [32, 64, ..., 4096],
+ *    "metadata_encryption": true, "eval_key_sha256": "9f2c...", "eval_key_size": 1234,
+ *    "endpoint": {"address": "grpc://127.0.0.1:50051", "registered": true,
+ *                 "unloaded": [], "loaded": true},
+ *    "warnings": [],
+ *    "registration_info": {"key_id": "idx", "preset": "ip3", "eval_mode": "mm32",
+ *        "dim_list": [...], "envector_preset": "IP3", "envector_eval_mode": "MM32",
+ *        "created": true, "sealed": false, "eval_key_sha256": "9f2c...",
+ *        "eval_key_size": 1234}}
+ * created: this call made and saved the key set; preset, eval_mode, dim_list: as the key
+ * set records them (a set found keeps its own, whatever the options say); version: its
+ * version under the key id; eval_key_sha256 (hex) and eval_key_size: the raw EvalKey as
+ * register_key sends it; endpoint: null without address, else what was done there
+ * (registered: the EvalKey was sent now; unloaded: the other keys unloaded; loaded: the
+ * key was loaded now); warnings: the server's warnings (successes with a message);
+ * registration_info: what the bindings' register callbacks receive.
+ * Errors: INVALID_ARGUMENT (NULL options_json or out_result_json, bad JSON or option, a
+ * bad address, token or KEK form), NOT_FOUND (no key set and auto_key_setup false: the
+ * message says how to make one; a KEK, token or CA file that is not there), AUTH (wrong
+ * KEK; the server refused the token), ALREADY_EXISTS (the server holds another EvalKey
+ * under key_id), KEY_INACTIVE, CORRUPT, IO, REMOTE (an AWS store call failed, or the
+ * server could not be reached, answered too late or failed), INTERNAL. */
+ENVECTOR_API int envector_init(const char *options_json, const uint8_t *kek, size_t kek_len,
+                               const char *token, char **out_result_json,
+                               envector_error **err);
 
 /* ---------------------------------------------------------------------------------
  * Command line

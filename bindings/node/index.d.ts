@@ -346,23 +346,69 @@ export class KeyManager {
   [Symbol.dispose](): void;
 }
 
-/** What init() tells register() about a new key set (the options given, no seed). */
-export interface RegisterInfo extends Partial<Omit<KeyOptions, 'seed'>>, StoreOptions {
+/**
+ * What init() tells register() about a new key set: the key settings given (no seed), and
+ * the key set's registrationInfo (its parameters as made, its EvalKey's digest).
+ */
+export interface RegisterInfo extends Omit<Partial<KeyOptions>, 'seed' | keyof RegistrationInfo>, StoreOptions, RegistrationInfo {}
+
+/** A key set's registration facts, as init() reports them and register() receives them. */
+export interface RegistrationInfo {
   keyId: string;
-  /** Whether the secret keys are sealed. */
+  /** Our names, lower case: 'ip3', 'mm32'. */
+  preset: Preset;
+  evalMode: EvalMode;
+  dimList: number[];
+  /** enVector's names, as a server's key endpoint takes them: 'IP3', 'MM32'. */
+  envectorPreset: string;
+  envectorEvalMode: string;
+  /** This call made the key set. */
+  created: boolean;
   sealed: boolean;
+  /** Hex SHA-256 and length of the raw EvalKey (what register_key sends). */
+  evalKeySha256: string;
+  evalKeySize: number;
 }
 
 export interface InitOptions extends KeyOptions, StoreOptions {
   /**
-   * true (default): use the key set if it exists, else generate it, save it and call
-   * register. false: the key set must exist (NotFoundError naming where it looked).
+   * true (default): use the key set if it exists, else generate it, seal it (sealMode
+   * 'aes' with sealKekPath or kek) and save it. false: the key set must exist
+   * (NotFoundError naming where it looked and how to make one).
    */
   autoKeySetup?: boolean;
   /**
-   * Called once after a new key set was made and saved, e.g. to register the public
-   * EvalKey with a search server. If it throws (or rejects), init deletes the key set
-   * it just made, so that the next init starts clean, and rejects with that error.
+   * The KEK (instead of sealKekPath): a Buffer of 32 raw bytes, or 64 hex / 44 base64
+   * characters. It seals a key set init makes; a sealed key set found must open under it
+   * (AuthenticationError otherwise), and one found with no KEK is an InvalidArgumentError.
+   */
+  kek?: Uint8Array | string;
+  /**
+   * The enVector server whose key endpoint gets the EvalKey: host:port,
+   * grpc://host:port (plaintext) or grpcs://host:port (TLS). The EvalKey is sent only if
+   * the server has no key of that id (one it has must be this EvalKey: AlreadyExistsError
+   * otherwise); the other loaded keys are unloaded and this one loaded. If it fails and
+   * init made the key set, the set is deleted again (AuthenticationError for a refused
+   * token). Not with register.
+   */
+  address?: string;
+  /** The server's bearer token (never shown in a message). */
+  token?: string;
+  /** A file holding the server's bearer token (instead of token). */
+  tokenFile?: string;
+  /** Connect with TLS (default false; grpcs:// also means TLS). */
+  tls?: boolean;
+  /** PEM certificates to trust for the server's certificate instead of the system's. */
+  caFile?: string;
+  /** Seconds each call to the server may take, the upload aside (default 30). */
+  timeoutSeconds?: number;
+  /** Seconds the EvalKey's upload may take (default 1800). */
+  registerTimeoutSeconds?: number;
+  /**
+   * Instead of address: called once after a new key set was made and saved, e.g. to
+   * register its EvalKey some other way. If it throws (or rejects), init deletes the key
+   * set it just made, so that the next init starts clean, and rejects with that error.
+   * With initSync it must not return a Promise.
    */
   register?: (keyId: string, evalKey: Buffer, info: RegisterInfo) => void | Promise<void>;
 }
@@ -371,20 +417,51 @@ export interface InitResult {
   keyId: string;
   /** true when this call generated and saved the key set. */
   created: boolean;
-  /** true when register was called (and succeeded). */
+  /** true when the EvalKey was sent to the server now, or register was called (and succeeded). */
   registered: boolean;
   sealed: boolean;
-  keys: KeyBlobs;
+  /** The key set's version under its key id (1 until rotated). */
+  version: number;
+  /** As the key set records them (a key set found keeps its own, whatever the options say). */
+  preset: Preset;
+  evalMode: EvalMode;
+  dimList: number[];
+  metadataEncryption: boolean;
+  /** Hex SHA-256 and length of the raw EvalKey. */
+  evalKeySha256: string;
+  evalKeySize: number;
+  /** The server (grpc://host:port or grpcs://host:port), or null without address. */
+  address: string | null;
+  /** The key was loaded on the server now (false: it was loaded already, or no address). */
+  loaded: boolean;
+  /** The other keys unloaded on the server. */
+  unloaded: string[];
+  /** The server's warnings (successes with a message). */
+  warnings: string[];
+  registrationInfo: RegistrationInfo;
+  /**
+   * The key set's envelopes, read from the store on first access (synchronously, then
+   * kept; an ip3/mm32 EvalKey is 1.2 GB). Not enumerable.
+   */
+  readonly keys: KeyBlobs;
+  /** keys, read asynchronously. */
+  loadKeys(): Promise<KeyBlobs>;
 }
 
 /**
- * Finds key set keyId in the store, or with autoKeySetup generates, saves and
- * registers it. When the key set exists, is sealed and sealKekPath is given, the KEK is
- * checked against it (AuthenticationError).
+ * enVector's client start-up in one library call (envector_init): finds key set keyId in
+ * the store, or with autoKeySetup generates, seals and saves it; then, with address, makes
+ * that server hold and use its EvalKey. A key set found that is not active is a
+ * KeyInactiveError, never replaced. Two processes at once for one key id end with one key
+ * set, registered once.
  */
 export function init(options: InitOptions): Promise<InitResult>;
+/** init(), blocking the calling thread. */
+export function initSync(options: InitOptions): InitResult;
 /** init() under the enVector SDK's other name: same options, same behaviour. */
 export function initIndexConfig(options: InitOptions): Promise<InitResult>;
+/** initSync() under the enVector SDK's other name. */
+export function initIndexConfigSync(options: InitOptions): InitResult;
 
 /**
  * Encrypts one metadata value with the MetadataKey of key set options.keyId, in the store

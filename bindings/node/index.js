@@ -11,7 +11,8 @@ const {
   StorageIOError, RemoteStoreError, InternalError, KeyInactiveError, ClosedError,
 } = require('./lib/errors');
 const {
-  KeyGenerator, KeyManager, init, initIndexConfig, encryptMetadata, encryptMetadataSync, decryptMetadata, decryptMetadataSync,
+  KeyGenerator, KeyManager, init, initSync, initIndexConfig, initIndexConfigSync, encryptMetadata, encryptMetadataSync,
+  decryptMetadata, decryptMetadataSync,
 } = require('./lib/api');
 
 /** The version of the loaded libenvector, e.g. "0.1.0". */
@@ -27,7 +28,9 @@ module.exports = {
   KeyGenerator,
   KeyManager,
   init,
+  initSync,
   initIndexConfig,
+  initIndexConfigSync,
   encryptMetadata,
   encryptMetadataSync,
   decryptMetadata,

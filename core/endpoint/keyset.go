@@ -75,6 +75,15 @@ type Ensured struct {
 // serializes registrations of a key id, and the second finds the key there (a Warning)
 // or registered with another digest (ErrExists).
 func (c *Client) EnsureRegistered(ctx context.Context, ks *core.KeySet) (Ensured, error) {
+	return c.EnsureRegisteredFrom(ctx, ks, nil)
+}
+
+// EnsureRegisteredFrom is EnsureRegistered for a key set that may hold only its
+// EvalKey's digest (loaded with core.ParseOptions.SkipKeyData), so that an EvalKey the
+// server holds already is never read into memory: when the key must be sent, load gives
+// a key set holding the EvalKey's bytes, which must have the same size and SHA-256
+// (ErrExists otherwise: the stored set changed meanwhile). A nil load sends ks itself.
+func (c *Client) EnsureRegisteredFrom(ctx context.Context, ks *core.KeySet, load func(context.Context) (*core.KeySet, error)) (Ensured, error) {
 	var out Ensured
 	u, err := EvalKeyUpload(ks)
 	if err != nil {
@@ -95,7 +104,7 @@ func (c *Client) EnsureRegistered(ctx context.Context, ks *core.KeySet) (Ensured
 		}
 		loaded = info.Loaded
 	} else {
-		err := c.RegisterKeySet(ctx, ks)
+		err := c.registerFrom(ctx, u, ks, load)
 		if errors.Is(err, core.ErrExists) { // registered meanwhile, by another caller
 			info, ierr := c.Info(ctx, u.KeyID)
 			if ierr != nil {
@@ -138,6 +147,26 @@ func (c *Client) EnsureRegistered(ctx context.Context, ks *core.KeySet) (Ensured
 		out.Loaded = true
 	}
 	return out, nil
+}
+
+// registerFrom registers the EvalKey u describes: from ks, or from the key set load
+// gives, which must hold the same EvalKey.
+func (c *Client) registerFrom(ctx context.Context, u Upload, ks *core.KeySet, load func(context.Context) (*core.KeySet, error)) error {
+	if load == nil {
+		return c.RegisterKeySet(ctx, ks)
+	}
+	full, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	fu, err := EvalKeyUpload(full)
+	if err != nil {
+		return err
+	}
+	if fu.SHA256 != u.SHA256 || fu.Size != u.Size {
+		return c.localError("register_key", u.KeyID, core.ErrExists, nil, "the stored key set changed while this call ran (EvalKey sha256 %s, now %s); nothing was sent: run it again", u.SHA256, fu.SHA256)
+	}
+	return c.RegisterKeySet(ctx, full)
 }
 
 // sameKey checks that the server's key is ours.

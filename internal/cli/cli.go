@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
@@ -323,43 +322,60 @@ func parseSeed(fs *flagSet) ([]byte, error) {
 	return nil, nil
 }
 
+// generateOptions reads the flags that shape a new key set (generate, init): preset,
+// eval mode, dims, metadata encryption, seed, lifetime, and checks that --seal_mode and
+// the KEK flags agree. The caller clears g.Seed.
+func generateOptions(fs *flagSet) (g core.GenerateOptions, err error) {
+	p := &g.Parameters
+	if p.Preset, err = core.ParsePreset(fs.str("preset", "")); err != nil {
+		return g, usagef("--preset: %s", err.(*core.Error).Msg)
+	}
+	if p.EvalMode, err = core.ParseEvalMode(fs.str("eval_mode", "")); err != nil {
+		return g, usagef("--eval_mode: %s", err.(*core.Error).Msg)
+	}
+	if fs.has("dim") {
+		if p.Dims, err = core.ParseDimList(strings.Join(fs.list("dim"), ",")); err != nil {
+			return g, usagef("--dim: %s", err.(*core.Error).Msg)
+		}
+	}
+	metadata, err := parseBool("metadata_encryption", fs.str("metadata_encryption", "true"))
+	if err != nil {
+		return g, err
+	}
+	g.NoMetadataKey = !metadata
+	sealMode := strings.ToLower(fs.str("seal_mode", "none"))
+	if sealMode != "none" && sealMode != "aes" {
+		return g, usagef("--seal_mode %q; accepted: none or aes", sealMode)
+	}
+	hasKEK := fs.has("seal_key_path") || fs.has("seal_key_stdin")
+	if sealMode == "aes" && !hasKEK {
+		return g, usagef("--seal_mode aes needs a KEK: --seal_key_path FILE or --seal_key_stdin")
+	}
+	if sealMode == "none" && hasKEK {
+		return g, usagef("a KEK was given but --seal_mode is none; add --seal_mode aes to seal")
+	}
+	if fs.has("lifetime") {
+		if g.Lifetime, err = parseLifetime(fs.str("lifetime", "")); err != nil {
+			return g, err
+		}
+	}
+	if g.Seed, err = parseSeed(fs); err != nil {
+		return g, err
+	}
+	g.Requester = core.DefaultRequester("cli")
+	return g, nil
+}
+
 func runGenerate(e *env, fs *flagSet) error {
 	loc, err := resolveLocation(e, fs)
 	if err != nil {
 		return err
 	}
-	var p core.Parameters
-	if p.Preset, err = core.ParsePreset(fs.str("preset", "")); err != nil {
-		return usagef("--preset: %s", err.(*core.Error).Msg)
-	}
-	if p.EvalMode, err = core.ParseEvalMode(fs.str("eval_mode", "")); err != nil {
-		return usagef("--eval_mode: %s", err.(*core.Error).Msg)
-	}
-	if fs.has("dim") {
-		if p.Dims, err = core.ParseDimList(strings.Join(fs.list("dim"), ",")); err != nil {
-			return usagef("--dim: %s", err.(*core.Error).Msg)
-		}
-	}
-	metadata, err := parseBool("metadata_encryption", fs.str("metadata_encryption", "true"))
+	g, err := generateOptions(fs)
 	if err != nil {
 		return err
 	}
-	sealMode := strings.ToLower(fs.str("seal_mode", "none"))
-	if sealMode != "none" && sealMode != "aes" {
-		return usagef("--seal_mode %q; accepted: none or aes", sealMode)
-	}
-	hasKEK := fs.has("seal_key_path") || fs.has("seal_key_stdin")
-	if sealMode == "aes" && !hasKEK {
-		return usagef("--seal_mode aes needs a KEK: --seal_key_path FILE or --seal_key_stdin")
-	}
-	if sealMode == "none" && hasKEK {
-		return usagef("a KEK was given but --seal_mode is none; add --seal_mode aes to seal")
-	}
-	seed, err := parseSeed(fs)
-	if err != nil {
-		return err
-	}
-	defer clear(seed)
+	defer clear(g.Seed)
 	kek, err := readKEK(e, fs)
 	if err != nil {
 		return err
@@ -378,17 +394,9 @@ func runGenerate(e *env, fs *flagSet) error {
 		return err
 	}
 
-	var lifetime time.Duration
-	if fs.has("lifetime") {
-		if lifetime, err = parseLifetime(fs.str("lifetime", "")); err != nil {
-			return err
-		}
-	}
 	prog := newProgress(e.stderr, "generating keys")
-	ks, err := core.Generate(core.GenerateOptions{
-		KeyID: loc.keyID, Parameters: p, NoMetadataKey: !metadata, Seed: seed, Lifetime: lifetime,
-		Requester: core.DefaultRequester("cli"), Progress: prog.update,
-	})
+	g.KeyID, g.Progress = loc.keyID, prog.update
+	ks, err := core.Generate(g)
 	prog.done()
 	if err != nil {
 		return err

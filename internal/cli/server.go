@@ -57,6 +57,20 @@ func dialEndpoint(e *env, fs *flagSet, cmd string, warned *bool) (*endpoint.Clie
 	if !fs.has("address") {
 		return nil, usagef("%s needs --address (host:port, grpc://host:port or grpcs://host:port)", cmd)
 	}
+	opts, err := endpointOptions(e, fs, cmd, warned)
+	if err != nil {
+		return nil, err
+	}
+	c, err := endpoint.Dial(fs.str("address", ""), opts)
+	if err != nil {
+		return nil, usagef("--address: %s", err.(*core.Error).Msg)
+	}
+	return c, nil
+}
+
+// endpointOptions reads the client options of the flags (token, TLS, CA, timeout).
+// The server's warnings go to standard error; warned, if not nil, is set when one came.
+func endpointOptions(e *env, fs *flagSet, cmd string, warned *bool) (endpoint.Options, error) {
 	warn := func(msg string) {
 		fmt.Fprintf(e.stderr, "envector-keygen %s: warning: %s\n", cmd, msg)
 		if warned != nil {
@@ -66,22 +80,22 @@ func dialEndpoint(e *env, fs *flagSet, cmd string, warned *bool) (*endpoint.Clie
 	opts := endpoint.Options{TLS: fs.has("tls"), Warn: warn}
 	switch {
 	case fs.has("token_file") && fs.has("token_stdin"):
-		return nil, usagef("give either --token_file or --token_stdin, not both")
+		return opts, usagef("give either --token_file or --token_stdin, not both")
 	case fs.has("token_file"):
 		path := fs.str("token_file", "")
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, usagef("--token_file: cannot read %s: %v", path, err)
+			return opts, usagef("--token_file: cannot read %s: %v", path, err)
 		}
 		opts.Token, err = endpoint.ReadToken(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("--token_file %s: %w", path, err)
+			return opts, fmt.Errorf("--token_file %s: %w", path, err)
 		}
 	case fs.has("token_stdin"):
 		tok, err := endpoint.ReadToken(e.stdin)
 		if err != nil {
-			return nil, fmt.Errorf("standard input: %w", err)
+			return opts, fmt.Errorf("standard input: %w", err)
 		}
 		opts.Token = tok
 	}
@@ -89,26 +103,22 @@ func dialEndpoint(e *env, fs *flagSet, cmd string, warned *bool) (*endpoint.Clie
 		path := fs.str("ca_file", "")
 		pem, err := os.ReadFile(path)
 		if err != nil {
-			return nil, usagef("--ca_file: cannot read %s: %v", path, err)
+			return opts, usagef("--ca_file: cannot read %s: %v", path, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usagef("--ca_file %s holds no PEM certificate", path)
+			return opts, usagef("--ca_file %s holds no PEM certificate", path)
 		}
 		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	if fs.has("timeout") {
 		d, err := time.ParseDuration(fs.str("timeout", ""))
 		if err != nil || d <= 0 {
-			return nil, usagef("--timeout %q; accepted: a positive duration such as 10s or 2m", fs.str("timeout", ""))
+			return opts, usagef("--timeout %q; accepted: a positive duration such as 10s or 2m", fs.str("timeout", ""))
 		}
 		opts.Timeout, opts.RegisterTimeout = d, d
 	}
-	c, err := endpoint.Dial(fs.str("address", ""), opts)
-	if err != nil {
-		return nil, usagef("--address: %s", err.(*core.Error).Msg)
-	}
-	return c, nil
+	return opts, nil
 }
 
 func runRegister(e *env, fs *flagSet) error {

@@ -26,11 +26,19 @@ const OPTION_KEYS = Object.freeze({
   secretPrefix: 'secret_prefix',
   seed: 'seed',
   lifetimeDays: 'lifetime_days',
+  // init
+  autoKeySetup: 'auto_key_setup',
+  address: 'address',
+  tokenFile: 'token_file',
+  tls: 'tls',
+  caFile: 'ca_file',
+  timeoutSeconds: 'timeout_seconds',
+  registerTimeoutSeconds: 'register_timeout_seconds',
 });
 
 const GENERATOR_OPTIONS = ['keyPath', 'keyId', 'dimList', 'preset', 'evalMode', 'sealMode', 'sealKekPath', 'metadataEncryption', 'seed', 'lifetimeDays'];
 const MANAGER_OPTIONS = ['keyId', 'keyStore', 'keyPath', 'regionName', 'bucketName', 'secretPrefix'];
-const INIT_OPTIONS = [...Object.keys(OPTION_KEYS), 'autoKeySetup', 'register'];
+const INIT_OPTIONS = [...Object.keys(OPTION_KEYS), 'register', 'token', 'kek'];
 
 function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -735,101 +743,172 @@ class KeyManager {
 
 // ---- init ----------------------------------------------------------------------------
 
+// The key settings a register callback is told about (those given, never the seed).
+const KEY_SETTINGS = ['keyId', 'preset', 'evalMode', 'dimList', 'metadataEncryption', 'sealMode', 'sealKekPath', 'keyStore', 'keyPath',
+  'regionName', 'bucketName', 'secretPrefix', 'lifetimeDays'];
+
 function registerInfo(options) {
   const info = {};
-  for (const k of Object.keys(OPTION_KEYS)) {
-    if (k !== 'seed' && options[k] !== undefined) info[k] = options[k];
+  for (const k of KEY_SETTINGS) {
+    if (options[k] !== undefined) info[k] = options[k];
   }
   return info;
 }
 
-function* initOp(json, options) {
-  const { keyId, autoKeySetup = true, register } = options;
-  const st = yield* ops.storeOpen(json);
-  try {
-    // A key set already there? (With autoKeySetup, absence is expected: its error
-    // object is freed unread.)
-    const found = [null];
-    let r = yield soft(call('envector_store_load', st, keyId, null, 0, found), autoKeySetup ? STATUS.NOT_FOUND : undefined);
-    if (r === 0) return yield* existing(found[0], options);
-    if (r !== STATUS.NOT_FOUND && !(r instanceof NotFoundError)) throw r;
-    if (!autoKeySetup) {
-      throw new NotFoundError(`init: autoKeySetup is false and there is no key set ${shown(keyId)} (generate one first, or pass autoKeySetup: true): ${r.message}`, { cause: r });
-    }
-
-    // Make one.
-    const ks = yield* ops.keygen(json);
-    try {
-      r = yield soft(call('envector_store_save', st, ks));
-      if (r instanceof AlreadyExistsError) {
-        // Another process made it meanwhile: use theirs.
-        const again = yield soft(call('envector_store_load', st, keyId, null, 0, found));
-        if (again === 0) return yield* existing(found[0], options);
-        throw r;
-      }
-      if (r !== 0) throw r;
-      const { keys, sealed } = yield* ops.blobsAndSealed(ks);
-      const info = { ...registerInfo(options), sealed };
-      if (register) {
-        try {
-          yield js({ sync: () => register(keyId, keys.evalBlob, info), async: async () => register(keyId, keys.evalBlob, info) });
-        } catch (e) {
-          // Undo, so that the next init makes and registers a key set again.
-          const d = yield soft(call('envector_store_delete', st, keyId, DELETE_IMMEDIATE));
-          if (d !== 0) {
-            process.emitWarning(`envector-keys: init: register failed and key set ${shown(keyId)} could not be removed: ${d.message}`, 'EnvectorWarning');
-          }
-          throw e;
-        }
-      }
-      return { keyId, created: true, registered: Boolean(register), sealed, keys };
-    } finally {
-      yield release('envector_keyset_free', ks);
-    }
-  } finally {
-    yield release('envector_store_free', st);
-  }
+// camel turns the snake_case keys of a result object into camelCase (eval_key_sha256 ->
+// evalKeySha256).
+function camel(obj) {
+  const out = {};
+  for (const [k, v] of Object.entries(obj || {})) out[k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())] = v;
+  return out;
 }
 
-// existing reads a key set found in the store; a sealed one is checked against the KEK
-// of sealKekPath, when given, so a wrong KEK fails now rather than at first use.
-function* existing(ks, options) {
-  try {
-    const { keys, sealed } = yield* ops.blobsAndSealed(ks);
-    if (sealed && options.sealKekPath) {
-      const k = yield kekStep('init', { sealKekPath: options.sealKekPath });
-      try {
-        yield* ops.checkKEK(ks, k.bytes);
-      } finally {
-        wipeKEK(k);
-      }
+const EVAL_ROLE = ROLES.indexOf('EvalKey');
+
+// initResult makes what init resolves to from envector_init's result JSON. `keys` reads
+// the key set's envelopes from the store on first access (synchronously, then kept);
+// loadKeys() does it asynchronously.
+function initResult(r, registered, storeJSON) {
+  const ep = r.endpoint || null;
+  const out = {
+    keyId: r.key_id,
+    created: r.created,
+    registered,
+    sealed: r.sealed,
+    version: r.version,
+    preset: r.preset,
+    evalMode: r.eval_mode,
+    dimList: r.dim_list,
+    metadataEncryption: r.metadata_encryption,
+    evalKeySha256: r.eval_key_sha256,
+    evalKeySize: r.eval_key_size,
+    address: ep ? ep.address : null,
+    loaded: ep ? ep.loaded : false,
+    unloaded: ep ? ep.unloaded : [],
+    warnings: r.warnings,
+    registrationInfo: camel(r.registration_info),
+  };
+  let keys = null;
+  const read = function* readKeys() {
+    const st = yield* ops.storeOpen(storeJSON);
+    try {
+      return yield* ops.load(st, r.key_id, null);
+    } finally {
+      yield release('envector_store_free', st);
     }
-    return { keyId: options.keyId, created: false, registered: false, sealed, keys };
+  };
+  Object.defineProperty(out, 'keys', {
+    enumerable: false,
+    get() {
+      if (keys === null) keys = runSync(read());
+      return keys;
+    },
+  });
+  Object.defineProperty(out, 'loadKeys', {
+    enumerable: false,
+    value: async () => {
+      if (keys === null) keys = await runAsync(read());
+      return keys;
+    },
+  });
+  return Object.freeze(out);
+}
+
+function* initOp(sync, who, json, storeJSON, options) {
+  const { keyId, register } = options;
+  const kek = kekStep(who, { kek: options.kek });
+  const k = kek ? yield kek : null;
+  let r;
+  try {
+    r = yield* ops.init(json, k ? k.bytes : null, options.token ?? null);
   } finally {
-    yield release('envector_keyset_free', ks);
+    wipeKEK(k);
   }
+  let registered = Boolean(r.endpoint && r.endpoint.registered);
+  if (register && r.created) {
+    const st = yield* ops.storeOpen(storeJSON);
+    try {
+      try {
+        const keys = yield* ops.load(st, keyId, [EVAL_ROLE]);
+        const info = { ...registerInfo(options), ...camel(r.registration_info) };
+        yield js({
+          sync: () => {
+            const v = register(keyId, keys.evalBlob, info);
+            if (v && typeof v.then === 'function') {
+              v.then(undefined, () => {});
+              throw new InvalidArgumentError(`${who}: register returned a Promise; ${who} cannot wait for it: use init() for an async register`);
+            }
+          },
+          async: async () => register(keyId, keys.evalBlob, info),
+        });
+      } catch (e) {
+        // Undo, so that the next init makes and registers a key set again.
+        const d = yield soft(call('envector_store_delete', st, keyId, DELETE_IMMEDIATE));
+        if (d !== 0) {
+          process.emitWarning(`envector-keys: ${who}: register failed and key set ${shown(keyId)} could not be removed: ${d.message}`, 'EnvectorWarning');
+        }
+        throw e;
+      }
+    } finally {
+      yield release('envector_store_free', st);
+    }
+    registered = true;
+  }
+  return initResult(r, registered, storeJSON);
+}
+
+// initCall checks the options and runs the init flow, synchronously or not.
+function initCall(sync, who, options = {}) {
+  const json = optionsJSON(who, options, INIT_OPTIONS);
+  requireKeyId(who, options.keyId);
+  if (options.register !== undefined && options.register !== null && typeof options.register !== 'function') {
+    throw new InvalidArgumentError(`${who}: register must be a function (keyId, evalKey, info) => void | Promise<void>`);
+  }
+  if (options.autoKeySetup !== undefined && typeof options.autoKeySetup !== 'boolean') {
+    throw new InvalidArgumentError(`${who}: autoKeySetup must be true or false`);
+  }
+  if (options.register && options.address !== undefined && options.address !== null) {
+    throw new InvalidArgumentError(`${who}: give address (the library registers the EvalKey with that server) or register (your own callback), not both`);
+  }
+  if (options.tls !== undefined && options.tls !== null && typeof options.tls !== 'boolean') {
+    throw new InvalidArgumentError(`${who}: tls must be true or false`);
+  }
+  const token = options.token;
+  if (token !== undefined && token !== null && (typeof token !== 'string' || token.includes('\0'))) {
+    throw new InvalidArgumentError(`${who}: token must be a string (the server's bearer token: 1 to 4096 visible ASCII characters)`);
+  }
+  const storeOpts = {};
+  for (const k of MANAGER_OPTIONS) if (k !== 'keyId' && options[k] !== undefined) storeOpts[k] = options[k];
+  const storeJSON = optionsJSON(who, storeOpts, MANAGER_OPTIONS);
+  const op = initOp(sync, who, json, storeJSON, options);
+  return sync ? runSync(op) : runAsync(op);
 }
 
 /**
- * Finds key set keyId in the store, or (autoKeySetup, the default) generates and saves
- * it and then calls register(keyId, evalKey, info). With autoKeySetup false a missing
- * key set is a NotFoundError naming where it was looked for.
+ * enVector's client start-up in one library call (envector_init): finds key set keyId in
+ * the store or (autoKeySetup, the default) generates, seals (sealMode 'aes' with
+ * sealKekPath or kek) and saves it; then, with address, makes that server's key endpoint
+ * hold and use its EvalKey (registered only if the server has no key of that id; the
+ * other keys unloaded, this one loaded). register(keyId, evalKey, info), instead of
+ * address, is called after a new key set was saved. See index.d.ts.
  */
 async function init(options = {}) {
-  const json = optionsJSON('init', options, INIT_OPTIONS);
-  requireKeyId('init', options.keyId);
-  if (options.register !== undefined && options.register !== null && typeof options.register !== 'function') {
-    throw new InvalidArgumentError('init: register must be a function (keyId, evalKey, info) => void | Promise<void>');
-  }
-  if (options.autoKeySetup !== undefined && typeof options.autoKeySetup !== 'boolean') {
-    throw new InvalidArgumentError('init: autoKeySetup must be true or false');
-  }
-  return runAsync(initOp(json, options));
+  return initCall(false, 'init', options);
+}
+
+/** init(), blocking the calling thread (register, if given, must not return a Promise). */
+function initSync(options = {}) {
+  return initCall(true, 'initSync', options);
 }
 
 /** init() under the enVector SDK's other name: the same options and behaviour. */
 async function initIndexConfig(options = {}) {
-  return init(options);
+  return initCall(false, 'initIndexConfig', options);
+}
+
+/** initSync() under the enVector SDK's other name. */
+function initIndexConfigSync(options = {}) {
+  return initCall(true, 'initIndexConfigSync', options);
 }
 
 // ---- metadata encryption -------------------------------------------------------------
@@ -899,7 +978,9 @@ module.exports = {
   KeyGenerator,
   KeyManager,
   init,
+  initSync,
   initIndexConfig,
+  initIndexConfigSync,
   encryptMetadata,
   encryptMetadataSync,
   decryptMetadata,

@@ -64,6 +64,8 @@ const decl = {
   envector_store_rotate: 'int envector_store_rotate(envector_store *store, const char *key_id, const char *options_json, const uint8_t *kek, size_t kek_len, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_store_load_version: 'int envector_store_load_version(const envector_store *store, const char *key_id, int version, const int *roles, size_t count, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_store_list_sets: 'int envector_store_list_sets(const envector_store *store, _Out_ void **out_json, _Out_ envector_error **err)',
+  // init
+  envector_init: 'int envector_init(const char *options_json, const uint8_t *kek, size_t kek_len, const char *token, _Out_ void **out_result_json, _Out_ envector_error **err)',
   // command line
   envector_cli_main: 'int envector_cli_main(int argc, const char **argv)',
 };

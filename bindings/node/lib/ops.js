@@ -272,8 +272,17 @@ function* metadataDecrypt(ks, token, aad) {
   }
 }
 
+// init: the init flow in one call (envector_init); resolves to its result JSON (no
+// secrets). kek: a Buffer or null; token: a string or null.
+function* init(optionsJSON, kek, token) {
+  const out = [null];
+  yield call('envector_init', optionsJSON, kek, kek ? kek.length : 0, token, out);
+  return jsonString(out[0]);
+}
+
 module.exports = {
   BLOB_KEYS,
+  init,
   keygen,
   storeOpen,
   blobs,

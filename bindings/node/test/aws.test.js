@@ -103,7 +103,7 @@ test('bucket and prefix options: each prefix is its own namespace; "" means none
 test('autoKeySetup false on AWS: NotFoundError naming the secret and the object', async () => {
   await assert.rejects(ev.init({ ...aws(), keyId: 'nothing-here', autoKeySetup: false }), (e) => {
     assert.ok(e instanceof ev.NotFoundError, `${e.name}: ${e.message}`);
-    assert.match(e.message, /autoKeySetup is false/);
+    assert.match(e.message, /auto key setup is off, so none is made/);
     assert.ok(e.message.includes('secret envector/keys/nothing-here/sec_blob'), e.message);
     assert.ok(e.message.includes(`s3://${BUCKET}/envector/keys/nothing-here/enc_blob.json`), e.message);
     return true;

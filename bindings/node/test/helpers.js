@@ -188,4 +188,79 @@ async function startMoto() {
   throw lastError;
 }
 
-module.exports = { SMALL, tempDir, kekFile, tree, findMoto, startMoto, MOTO_INSTALL };
+// ---- envector-keyserver ----------------------------------------------------------------
+
+const KEYSERVER_BUILD = 'run `make bin` at the repository root, or set ENVECTOR_KEYSERVER to the path of envector-keyserver';
+
+/** $ENVECTOR_KEYSERVER, else <repo>/bin/envector-keyserver (`make bin`). */
+function findKeyserver() {
+  const root = repositoryRoot();
+  const p = process.env.ENVECTOR_KEYSERVER || (root && path.join(root, 'bin', 'envector-keyserver'));
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return p;
+  } catch {
+    throw new Error(`envector-keyserver not found at ${p}; ${KEYSERVER_BUILD}`);
+  }
+}
+
+/**
+ * Starts the reference key server (envector-keyserver) over <dir>/srv on a free loopback
+ * port (--listen 127.0.0.1:0: the address is read from its first line of output) with a
+ * bearer token in <dir>/token; stopped when the test ends. Returns {address, token,
+ * tokenFile, dir, log(), stored(keyId), uploads(keyId)}.
+ */
+async function startKeyserver(t, dir, token = 's3cret-t0ken_for.Node') {
+  fs.mkdirSync(dir, { recursive: true });
+  const tokenFile = path.join(dir, 'token');
+  fs.writeFileSync(tokenFile, `${token}\n`);
+  const srvDir = path.join(dir, 'srv');
+  // The log goes to a file: the server writes each line before it answers the call, so
+  // the file holds it by the time the call returns.
+  const logFile = path.join(dir, 'server.log');
+  const logFd = fs.openSync(logFile, 'w');
+  const child = spawn(findKeyserver(), ['--listen', '127.0.0.1:0', '--dir', srvDir, '--token_file', tokenFile], {
+    stdio: ['ignore', 'pipe', logFd],
+  });
+  fs.closeSync(logFd);
+  const log = () => {
+    try {
+      return fs.readFileSync(logFile, 'utf8');
+    } catch {
+      return ''; // removed with the test's directory
+    }
+  };
+  const exited = new Promise((r) => child.once('exit', r));
+  t.after(async () => {
+    child.kill('SIGTERM');
+    await exited;
+  });
+  const address = await new Promise((resolve, reject) => {
+    let out = '';
+    const early = (code) => reject(new Error(`envector-keyserver exited (${code}) before serving: ${out} ${log()}`));
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = / serving (\S+) /.exec(out);
+      if (m) {
+        child.off('exit', early);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', early);
+    child.once('error', reject);
+  });
+  const count = (s) => log().split(s).length - 1;
+  return {
+    address,
+    token,
+    tokenFile,
+    dir: srvDir,
+    log,
+    /** How many times the server stored an EvalKey under keyId (its log says so). */
+    stored: (keyId) => count(`register_key "${keyId}": registered`),
+    /** How many register_key calls for keyId the server answered. */
+    uploads: (keyId) => count(`register_key "${keyId}"`),
+  };
+}
+
+module.exports = { SMALL, tempDir, kekFile, tree, findMoto, startMoto, MOTO_INSTALL, findKeyserver, startKeyserver };

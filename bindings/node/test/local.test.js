@@ -221,7 +221,13 @@ test('init: auto key setup makes, saves and registers once; then finds the keys'
   assert.equal(calls[0].keyId, 'auto');
   assert.deepEqual(calls[0].evalKey, first.keys.evalBlob);
   assert.equal(JSON.parse(calls[0].evalKey).entries[0].name, 'evalkey');
-  assert.deepEqual(calls[0].info, { keyId: 'auto', keyPath, sealMode: 'aes', sealKekPath: kek, preset: 'ip0', evalMode: 'rmp', dimList: [32], sealed: true });
+  assert.deepEqual(calls[0].info, {
+    keyId: 'auto', keyPath, sealMode: 'aes', sealKekPath: kek, preset: 'ip0', evalMode: 'rmp', dimList: [32], sealed: true,
+    envectorPreset: 'IP0', envectorEvalMode: 'RMP', created: true, evalKeySha256: first.evalKeySha256, evalKeySize: first.evalKeySize,
+  });
+  assert.deepEqual(calls[0].info, { ...calls[0].info, ...first.registrationInfo });
+  assert.deepEqual([first.preset, first.evalMode, first.dimList, first.version], ['ip0', 'rmp', [32], 1]);
+  assert.equal(first.address, null);
   assert.deepEqual(first.keys.secBlob, fs.readFileSync(path.join(keyPath, 'auto', 'SecKey.json')));
 
   const again = await ev.initIndexConfig(opts);
@@ -232,8 +238,10 @@ test('init: auto key setup makes, saves and registers once; then finds the keys'
 
   // A wrong KEK for the existing sealed key set fails now, not at first use.
   await assert.rejects(ev.init({ ...opts, sealKekPath: kekFile(dir, 'hex', 'other') }), ev.AuthenticationError);
+  // A sealed key set found with no KEK is refused: init checks that the KEK opens it.
+  await assert.rejects(ev.init({ keyPath, keyId: 'auto' }), (e) => e instanceof ev.InvalidArgumentError && /are sealed: give the KEK/.test(e.message));
   // With autoKeySetup false, existing keys are simply found.
-  assert.equal((await ev.init({ keyPath, keyId: 'auto', autoKeySetup: false })).created, false);
+  assert.equal((await ev.init({ keyPath, keyId: 'auto', autoKeySetup: false, sealMode: 'aes', sealKekPath: kek })).created, false);
 });
 
 test('init: autoKeySetup false with no keys is a NotFoundError naming where it looked', async (t) => {
@@ -241,7 +249,7 @@ test('init: autoKeySetup false with no keys is a NotFoundError naming where it l
   await assert.rejects(ev.init({ keyPath, keyId: 'missing', autoKeySetup: false }), (e) => {
     assert.ok(e instanceof ev.NotFoundError);
     assert.equal(e.code, 'ENVECTOR_ERR_NOT_FOUND');
-    assert.match(e.message, /autoKeySetup is false/);
+    assert.match(e.message, /auto key setup is off, so none is made: create it first/);
     assert.ok(e.message.includes(path.join(keyPath, 'missing', 'SecKey.json')), e.message);
     return true;
   });

@@ -1,10 +1,10 @@
 // Compiled (never run) by test/package.test.js with `tsc --noEmit` against the installed
 // package: every part of index.d.ts used once, as an application would.
 import {
-  KeyGenerator, KeyManager, init, initIndexConfig, libraryVersion, libraryPath, ROLES,
+  KeyGenerator, KeyManager, init, initSync, initIndexConfig, initIndexConfigSync, libraryVersion, libraryPath, ROLES,
   EnvectorError, InvalidArgumentError, NotFoundError, AlreadyExistsError, AuthenticationError,
   CorruptDataError, StorageIOError, RemoteStoreError, InternalError, KeyInactiveError, ClosedError,
-  type KeyBlobs, type PartialKeyBlobs, type InitResult, type RegisterInfo, type Role, type ErrorCode,
+  type KeyBlobs, type PartialKeyBlobs, type InitResult, type RegisterInfo, type RegistrationInfo, type Role, type ErrorCode,
   type KeyState, type KeySetListing, type KeyStateName, type Requester,
 } from 'envector-keys';
 
@@ -58,6 +58,13 @@ export async function everything(): Promise<void> {
   const r: InitResult = await init({ keyId: 'k', keyPath: './keys', autoKeySetup: true, register });
   const r2 = await initIndexConfig({ keyId: 'k', keyStore: 'aws', regionName: 'eu-west-1', autoKeySetup: false });
   console.log(r.created, r.registered, r2.sealed, r2.keys.evalBlob.length, meta, full, sec, exists, ids, ok);
+  const r3: InitResult = initSync({ keyId: 'k', address: 'grpcs://keys.example.com:443', token: 't', tls: true,
+    caFile: '/ca.pem', timeoutSeconds: 10, registerTimeoutSeconds: 600, sealMode: 'aes', kek: Buffer.alloc(32) });
+  const r4 = initIndexConfigSync({ keyId: 'k', address: 'localhost:50050', tokenFile: '/token' });
+  const ri: RegistrationInfo = r3.registrationInfo;
+  const loadedKeys: KeyBlobs = await r4.loadKeys();
+  console.log(r3.address, r3.loaded, r3.unloaded, r3.warnings, r3.evalKeySha256, r3.evalKeySize, r3.version, r3.preset,
+    r3.evalMode, r3.dimList, r3.metadataEncryption, ri.envectorPreset, ri.evalKeySha256, loadedKeys.evalBlob);
   console.log(libraryVersion(), libraryPath, ROLES.length);
 
   try {

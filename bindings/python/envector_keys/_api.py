@@ -74,7 +74,7 @@ def _options_json(who: str, options: Mapping[str, Any]) -> bytes:
     for k, v in options.items():
         if v is None:
             continue
-        if k in ("key_path", "seal_kek_path"):
+        if k in ("key_path", "seal_kek_path", "token_file", "ca_file"):
             v = _path(who, k, v)
         elif k == "seed" and isinstance(v, (bytes, bytearray, memoryview)):
             v = bytes(v)
@@ -814,16 +814,110 @@ class KeyManager:
 # ---- init ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class InitResult:
-    """What :func:`init` did: the key set's id, whether it was created (and registered)
-    now, whether its secret keys are sealed, and its envelopes (repr shows sizes only)."""
+    """What :func:`init` found or did (the result of ``envector_init``; no key material).
+
+    - ``key_id``, ``created`` (this call made and saved the key set), ``sealed``,
+      ``version`` (1 until rotated);
+    - ``preset``, ``eval_mode``, ``dim_list``, ``metadata_encryption``: as the key set
+      records them (a key set found keeps its own, whatever the arguments say);
+    - ``eval_key_sha256`` (hex) and ``eval_key_size``: the raw EvalKey, as a server's
+      register_key receives it;
+    - ``registered``: the EvalKey was sent to the server (``address``) now, or the
+      ``register`` callback was called; ``loaded``: it was loaded there now;
+      ``unloaded``: the other keys unloaded there; ``address``: the server, or None;
+      ``warnings``: the server's warnings (successes with a message);
+    - ``registration_info``: what ``register`` receives (see :func:`init`);
+    - ``keys``: the key set's envelopes (a :class:`KeyBlobs`), read from the store on first
+      access, not before (an ip3/mm32 EvalKey is 1.2 GB).
+    """
+
+    __slots__ = ("key_id", "created", "registered", "sealed", "version", "preset", "eval_mode", "dim_list",
+                 "metadata_encryption", "eval_key_sha256", "eval_key_size", "address", "loaded", "unloaded",
+                 "warnings", "registration_info", "_keys", "_store_json", "_lock")
+
+    def __init__(
+        self,
+        key_id: str,
+        created: bool,
+        registered: bool,
+        sealed: bool,
+        keys: Optional[KeyBlobs] = None,
+        *,
+        result: Optional[Mapping[str, Any]] = None,
+        store_options: Optional[bytes] = None,
+    ) -> None:
+        r: Mapping[str, Any] = result or {}
+        endpoint: Mapping[str, Any] = r.get("endpoint") or {}
+        fields: Dict[str, Any] = {
+            "key_id": key_id,
+            "created": created,
+            "registered": registered,
+            "sealed": sealed,
+            "version": r.get("version", 1),
+            "preset": r.get("preset"),
+            "eval_mode": r.get("eval_mode"),
+            "dim_list": list(r.get("dim_list", [])),
+            "metadata_encryption": r.get("metadata_encryption"),
+            "eval_key_sha256": r.get("eval_key_sha256"),
+            "eval_key_size": r.get("eval_key_size"),
+            "address": endpoint.get("address"),
+            "loaded": bool(endpoint.get("loaded", False)),
+            "unloaded": list(endpoint.get("unloaded", [])),
+            "warnings": list(r.get("warnings", [])),
+            "registration_info": dict(r.get("registration_info", {})),
+            "_keys": keys,
+            "_store_json": store_options,
+            "_lock": threading.Lock(),
+        }
+        for k, v in fields.items():
+            object.__setattr__(self, k, v)
 
     key_id: str
     created: bool
     registered: bool
     sealed: bool
-    keys: KeyBlobs
+    version: int
+    preset: Optional[str]
+    eval_mode: Optional[str]
+    dim_list: List[int]
+    metadata_encryption: Optional[bool]
+    eval_key_sha256: Optional[str]
+    eval_key_size: Optional[int]
+    address: Optional[str]
+    loaded: bool
+    unloaded: List[str]
+    warnings: List[str]
+    registration_info: Dict[str, Any]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"InitResult is read-only: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"InitResult is read-only: cannot delete {name}")
+
+    @property
+    def keys(self) -> KeyBlobs:
+        """The key set's envelopes, read from the store on first access (then kept)."""
+        with self._lock:  # type: ignore[attr-defined]
+            if self._keys is None:  # type: ignore[attr-defined]
+                if self._store_json is None:  # type: ignore[attr-defined]
+                    raise InvalidArgumentError("InitResult.keys: this result names no store to read the keys from")
+                with ops.store_open(self._store_json) as st:  # type: ignore[attr-defined]
+                    ks = st.load(ops.encode_id(self.key_id, "InitResult.keys"))
+                    assert ks is not None
+                    with ks:
+                        object.__setattr__(self, "_keys", ks.blobs())
+            keys: KeyBlobs = self._keys  # type: ignore[attr-defined]
+            return keys
+
+    def __repr__(self) -> str:
+        keys = "" if self._keys is None else f", keys={self._keys!r}"  # type: ignore[attr-defined]
+        return (
+            f"InitResult(key_id={self.key_id!r}, created={self.created}, registered={self.registered}, "
+            f"sealed={self.sealed}, preset={self.preset!r}, eval_mode={self.eval_mode!r}, dim_list={self.dim_list!r}, "
+            f"address={self.address!r}, loaded={self.loaded}{keys})"
+        )
 
 
 def _register_info(settings: Dict[str, Any]) -> Dict[str, Any]:
@@ -840,19 +934,30 @@ def _register_info(settings: Dict[str, Any]) -> Dict[str, Any]:
     return info
 
 
-def _existing(ks: ops.KeySet, key_id: str, seal_kek_path: Any) -> InitResult:
-    # A key set found in the store; a sealed one is checked against the KEK of
-    # seal_kek_path, when given, so that a wrong KEK fails now rather than at first use.
-    with ks:
-        sealed = ks.sealed()
-        keys = ks.blobs()
-        if sealed and seal_kek_path is not None:
-            kek = _read_kek_file("init", seal_kek_path)
-            try:
-                ks.unseal(kek).close()
-            finally:
-                _wipe(kek)
-    return InitResult(key_id=key_id, created=False, registered=False, sealed=sealed, keys=keys)
+def _server_token(who: str, token: Any) -> Optional[bytes]:
+    """The bearer token as the library takes it (NUL-terminated UTF-8); the library checks it."""
+    if token is None:
+        return None
+    if isinstance(token, str):
+        try:
+            b = token.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"{who}: token is not valid Unicode text") from None
+    elif isinstance(token, (bytes, bytearray, memoryview)):
+        b = bytes(token)
+    else:
+        raise InvalidArgumentError(f"{who}: token must be str or bytes (the server's bearer token), not {type(token).__name__}")
+    if b"\0" in b:
+        raise InvalidArgumentError(f"{who}: token holds a NUL character; accepted: 1 to 4096 visible ASCII characters")
+    return b
+
+
+def _seconds(who: str, name: str, value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{who}: {name} must be a number of seconds, not {type(value).__name__}")
+    return float(value)
 
 
 def init(
@@ -867,37 +972,58 @@ def init(
     metadata_encryption: bool = True,
     seal_mode: str = "none",
     seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
     preset: str = "ip3",
     eval_mode: Optional[str] = None,
     dim_list: Optional[Sequence[int]] = None,
     seed: Optional[Union[str, BytesLike]] = None,
     register: Optional[RegisterFn] = None,
     lifetime_days: Optional[float] = None,
+    address: Optional[str] = None,
+    token: Optional[Union[str, bytes]] = None,
+    token_file: Optional[PathLike] = None,
+    tls: Optional[bool] = None,
+    ca_file: Optional[PathLike] = None,
+    timeout: Optional[float] = None,
+    register_timeout: Optional[float] = None,
 ) -> InitResult:
-    """Finds key set ``key_id`` in the store, or, with ``auto_key_setup`` (the default),
-    generates it (sealed with ``seal_mode='aes'`` and ``seal_kek_path``), saves it and
-    calls ``register(key_id, eval_key, info)``, e.g. to register the EvalKey with a search
-    server.
+    """enVector's client start-up in one library call (``envector_init``): finds key set
+    ``key_id`` in the store, or, with ``auto_key_setup`` (the default), generates it
+    (sealed with ``seal_mode='aes'`` under the KEK of ``seal_kek_path`` or ``kek``) and
+    saves it; then, with ``address``, makes that enVector server hold and use its EvalKey:
+    registers it only if the server has no key of that id (one it has must be the same
+    EvalKey: :class:`AlreadyExistsError` otherwise), unloads the other keys and loads it.
 
-    - If ``register`` raises, the new key set is deleted (AWS secrets at once) so that the
-      next call starts clean, and the exception propagates.
+    - ``address``: ``host:port``, ``grpc://host:port`` or ``grpcs://host:port``; ``token``
+      or ``token_file``: the server's bearer token (never shown in a message); ``tls``
+      (also chosen by ``grpcs://``), ``ca_file`` (PEM certificates to trust instead of the
+      system's), ``timeout`` (seconds, each call; default 30) and ``register_timeout`` (the
+      upload; default 1800).
+    - If the registration fails and this call made the key set, the set is deleted again
+      (AWS secrets at once), so that the next call starts clean, and the error says so;
+      a wrong token is an :class:`AuthenticationError`. A key set found is never deleted.
     - If another process saved the same key set meanwhile, its keys are used.
     - With ``auto_key_setup=False`` a missing key set is a :class:`NotFoundError` whose
-      message names where it was looked for (the files, or the secret and S3 object).
-    - When the key set exists, is sealed and ``seal_kek_path`` is given, the KEK is checked
-      now (:class:`AuthenticationError`).
+      message names where it was looked for and how to make one.
+    - A sealed key set found must open under the KEK given (:class:`AuthenticationError`);
+      found with no KEK, or an unsealed one found with a KEK, is an
+      :class:`InvalidArgumentError`.
     - A key set that exists but is not active (deactivated, destroyed) or has expired is a
       :class:`KeyInactiveError`; it is never replaced here (see :meth:`KeyManager.rotate`).
 
-    ``preset``, ``eval_mode`` and ``dim_list`` are those of :class:`KeyGenerator`: by
-    default ip3 with mm32 and dims 32..4096 (as enVector's SDK): a 1.2 GB EvalKey, which
-    the result's ``keys`` hold in memory (about 15 s and 5 GB at peak to make).
-    ``lifetime_days`` is that of :class:`KeyGenerator` (default 5 years).
-
+    ``register(key_id, eval_key, info)``, instead of ``address``, is called after a new key
+    set was saved (not for one found), with its EvalKey envelope, e.g. to register it
+    some other way; if it raises, the new key set is deleted and the exception propagates.
     ``info`` holds the key settings given or defaulted here (``key_store``, ``key_path``
-    or the AWS names, ``preset``, ``eval_mode`` when given, ``dim_list`` when given,
-    ``metadata_encryption``, ``seal_mode``, ``seal_kek_path``; never ``seed``) and
-    ``sealed``.
+    or the AWS names, ``metadata_encryption``, ``seal_mode``, ``seal_kek_path``,
+    ``lifetime_days`` when given; never ``seed``) and the key set's ``registration_info``:
+    ``key_id``, ``preset``, ``eval_mode``, ``dim_list`` (as made), ``envector_preset``,
+    ``envector_eval_mode`` (enVector's names), ``created``, ``sealed``,
+    ``eval_key_sha256`` and ``eval_key_size``.
+
+    ``preset``, ``eval_mode`` and ``dim_list`` are those of :class:`KeyGenerator`: by
+    default ip3 with mm32 and dims 32..4096 (as enVector's SDK): a 1.2 GB EvalKey (about
+    15 s to make). ``lifetime_days`` is that of :class:`KeyGenerator` (default 5 years).
     """
     who = "init"
     kid = _require_key_id(who, key_id)
@@ -905,6 +1031,13 @@ def init(
         raise InvalidArgumentError(f"{who}: register must be callable as register(key_id, eval_key, info)")
     if not isinstance(auto_key_setup, bool):
         raise InvalidArgumentError(f"{who}: auto_key_setup must be True or False")
+    if register is not None and address is not None:
+        raise InvalidArgumentError(
+            f"{who}: give address (the library registers the EvalKey with that server) or register "
+            "(your own callback), not both"
+        )
+    if tls is not None and not isinstance(tls, bool):
+        raise InvalidArgumentError(f"{who}: tls must be True or False")
     settings: Dict[str, Any] = {
         "key_id": kid,
         "key_store": key_store,
@@ -920,42 +1053,39 @@ def init(
         "seal_kek_path": seal_kek_path,
         "lifetime_days": lifetime_days,
     }
-    options = _options_json(who, {**settings, "seed": seed})
-    kid_c = ops.encode_id(kid, who)
+    options = _options_json(who, {
+        **settings,
+        "seed": seed,
+        "auto_key_setup": auto_key_setup,
+        "address": address,
+        "token_file": token_file,
+        "tls": tls,
+        "ca_file": ca_file,
+        "timeout_seconds": _seconds(who, "timeout", timeout),
+        "register_timeout_seconds": _seconds(who, "register_timeout", register_timeout),
+    })
+    store_keys = ("key_store", "key_path", "region_name", "bucket_name", "secret_prefix")
+    store_json = _options_json(who, {k: settings[k] for k in store_keys})
+    tok = _server_token(who, token)
+    k = _kek_input(who, kek, None)
+    try:
+        result = ops.init(options, k, tok)
+    finally:
+        if isinstance(k, bytearray) and k is not kek:
+            _wipe(k)
 
-    with ops.store_open(options) as st:
-        # A key set already there? (With auto_key_setup, absence is expected.)
-        if auto_key_setup:
-            found = st.load(kid_c, expect=STATUS["NOT_FOUND"])
-        else:
+    created = bool(result["created"])
+    registered = bool((result.get("endpoint") or {}).get("registered", False))
+    if register is not None and created:
+        with ops.store_open(store_json) as st:
+            kid_c = ops.encode_id(kid, who)
             try:
-                found = st.load(kid_c)
-            except NotFoundError as e:
-                raise NotFoundError(
-                    f"{who}: auto_key_setup is False and there is no key set {shown(kid)} (generate one first, or "
-                    f"pass auto_key_setup=True): {e}"
-                ) from e
-        if found is not None:
-            return _existing(found, kid, seal_kek_path)
-
-        # Make one.
-        with ops.keygen(options) as ks:
-            try:
-                st.save(ks)
-            except AlreadyExistsError:
-                # Another process made it meanwhile: use theirs.
-                again = st.load(kid_c, expect=STATUS["NOT_FOUND"])
-                if again is not None:
-                    return _existing(again, kid, seal_kek_path)
-                raise
-            sealed = ks.sealed()
-            keys = ks.blobs()
-        if register is not None:
-            info = _register_info(settings)
-            eval_key = keys["eval_blob"]
-            assert eval_key is not None  # every key set has an EvalKey
-            info["sealed"] = sealed
-            try:
+                loaded = st.load(kid_c, [ROLES.index("EvalKey")])
+                assert loaded is not None
+                with loaded as ks:
+                    eval_key = ks.blob(ROLES.index("EvalKey"))
+                assert eval_key is not None
+                info = {**_register_info(settings), **result["registration_info"]}
                 register(kid, eval_key, info)
             except BaseException as e:
                 # Undo, so that the next init makes and registers a key set again.
@@ -967,7 +1097,8 @@ def init(
                     if hasattr(e, "add_note"):
                         e.add_note(note)
                 raise
-        return InitResult(key_id=kid, created=True, registered=register is not None, sealed=sealed, keys=keys)
+        registered = True
+    return InitResult(kid, created, registered, bool(result["sealed"]), result=result, store_options=store_json)
 
 
 #: :func:`init` under the enVector SDK's other name: the same function.

@@ -178,6 +178,8 @@ DECLARATIONS = {
         [StoreP, c_char_p, c_int, POINTER(c_int), c_size_t, POINTER(KeysetP), POINTER(ErrorP)],
     ),
     "envector_store_list_sets": (c_int, [StoreP, POINTER(CharP), POINTER(ErrorP)]),
+    # init
+    "envector_init": (c_int, [c_char_p, BytesP, c_size_t, c_char_p, POINTER(CharP), POINTER(ErrorP)]),
     # command line
     "envector_cli_main": (c_int, [c_int, POINTER(c_char_p)]),
 }

@@ -301,6 +301,16 @@ def store_open(options_json: bytes, owner: str = "store") -> Store:
     return Store(out, owner)
 
 
+def init(options_json: bytes, kek: Any = None, token: Optional[bytes] = None) -> Dict[str, Any]:
+    """envector_init: the init flow in one call; its result JSON as a dict (no secrets)."""
+    kp, kn, keep = _kek_arg(kek)
+    out = n.CharP()
+    n.call("envector_init", n.lib.envector_init, options_json, kp, kn, token, byref(out))
+    del keep
+    value: Dict[str, Any] = json.loads(n.copy_string(out))
+    return value
+
+
 def generate_stream(options_json: bytes) -> KeyBlobs:
     """A new key set in memory, as envelopes."""
     with keygen(options_json) as ks:
@@ -315,4 +325,4 @@ def generate_to_store(options_json: bytes) -> None:
 
 
 __all__ = ["BLOB_KEYS", "KeyBlobs", "KeySet", "Store", "keygen", "from_blobs", "store_open", "generate_stream",
-           "generate_to_store"]
+           "generate_to_store", "init"]

@@ -9,7 +9,7 @@ from typing import Iterator, List
 
 import pytest
 
-from helpers import AWS_VARS, BUCKET, Moto, kek_file, start_moto
+from helpers import AWS_VARS, BUCKET, KeyServer, Moto, kek_file, start_moto
 
 
 @pytest.fixture
@@ -39,6 +39,16 @@ def moto(moto_server: Moto) -> Moto:
     moto_server.reset()
     moto_server.create_bucket(BUCKET)
     return moto_server
+@pytest.fixture
+def keyserver(tmp_path: Path) -> Iterator[KeyServer]:
+    """envector-keyserver on a free loopback port, for this test only."""
+    srv = KeyServer(tmp_path / "keyserver")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # No test collected or run is a failure (pytest's exit 5), never a silent pass.
     if exitstatus == 5:

@@ -189,5 +189,66 @@ def start_moto() -> Moto:
     pytest.fail(last, pytrace=False)
     raise AssertionError("unreachable")
 
+
+# ---- envector-keyserver ----------------------------------------------------------------------
+
+KEYSERVER_BUILD = "run `make bin` at the repository root, or set ENVECTOR_KEYSERVER to the path of envector-keyserver"
+
+
+def find_keyserver() -> str:
+    """$ENVECTOR_KEYSERVER, else <repo>/bin/envector-keyserver (`make bin`)."""
+    p = os.environ.get("ENVECTOR_KEYSERVER") or str(ROOT / "bin" / "envector-keyserver")
+    if not (os.path.isfile(p) and os.access(p, os.X_OK)):
+        pytest.fail(f"envector-keyserver not found at {p}; {KEYSERVER_BUILD}", pytrace=False)
+    return p
+
+
+class KeyServer:
+    """The reference key server (envector-keyserver) over <d>/srv on a free loopback port
+    (--listen 127.0.0.1:0: the address is read from its first line of output), with a
+    bearer token in <d>/token; its log (stderr) goes to <d>/server.log."""
+
+    def __init__(self, d: Path, token: str = "s3cret-t0ken_for.Python") -> None:
+        d.mkdir(parents=True, exist_ok=True)
+        self.dir = d / "srv"
+        self.token = token
+        self.token_file = d / "token"
+        self.token_file.write_text(token + "\n")
+        self.log_file = d / "server.log"
+        with open(self.log_file, "wb") as log:
+            self.proc = subprocess.Popen(
+                [find_keyserver(), "--listen", "127.0.0.1:0", "--dir", str(self.dir), "--token_file", str(self.token_file)],
+                stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode(errors="replace")
+        if " serving " not in line:
+            self.stop()
+            pytest.fail(f"envector-keyserver did not start: {line!r} {self.log()}", pytrace=False)
+        #: grpc://127.0.0.1:PORT
+        self.address = line.split(" serving ", 1)[1].split(" ", 1)[0]
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def stored(self, key_id: str) -> int:
+        """How many times the server stored an EvalKey under key_id (its log says so)."""
+        return self.log().count(f'register_key "{key_id}": registered')
+
+    def uploads(self, key_id: str) -> int:
+        """How many register_key calls for key_id the server answered."""
+        return self.log().count(f'register_key "{key_id}"')
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
 __all__ = ["ek", "PKG", "ROOT", "SMALL", "SMALL_JSON", "SMALL_CLI", "tree", "kek_file", "child_env", "Moto", "find_moto", "start_moto", "AWS_VARS",
-           "BUCKET", "MOTO_INSTALL"]
+           "BUCKET", "MOTO_INSTALL", "KeyServer", "find_keyserver"]

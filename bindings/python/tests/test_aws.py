@@ -85,7 +85,7 @@ def test_auto_key_setup_false_on_aws_names_the_secret_and_the_object(moto: Moto)
     with pytest.raises(ek.NotFoundError) as ei:
         ek.init(**aws(moto), key_id="nothing-here", auto_key_setup=False)
     msg = str(ei.value)
-    assert "auto_key_setup is False" in msg
+    assert "auto key setup is off, so none is made" in msg
     assert "secret envector/keys/nothing-here/sec_blob" in msg, msg
     assert f"s3://{BUCKET}/envector/keys/nothing-here/enc_blob.json" in msg, msg
     with ek.KeyManager(**aws(moto)) as km:

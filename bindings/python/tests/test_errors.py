@@ -62,7 +62,7 @@ BAD_KEY_OPTIONS = [
     ({"eval_mode": "xx"}, r'unknown eval mode "xx"; accepted: mm32 \(default with ip3\), mm \(default with ip1, ip2\), rmp'),
     ({"eval_mode": "mms32", "preset": "qf0"}, r"mms and mms32 with qf0 are read, not yet generated"),
     ({"seal_mode": "rsa"}, r'seal_mode "rsa" is not accepted; accepted: none, aes'),
-    ({"seal_mode": "aes"}, r'seal_mode "aes" needs seal_kek_path'),
+    ({"seal_mode": "aes"}, r'seal_mode "aes" needs (seal_kek_path|the KEK: give it as kek, or the file holding it as seal_kek_path)'),
     ({"metadata_encryption": "yes"}, r"metadata_encryption must be true or false"),
     ({"seed": "abc"}, r"seed must be a string of exactly 128 hexadecimal characters"),
     ({"seed": b"abc"}, r"seed must be 64 bytes \(or 128 hex characters\); got 3 bytes"),

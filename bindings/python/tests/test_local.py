@@ -266,7 +266,12 @@ def test_init_auto_key_setup_makes_saves_and_registers_once(tmp_path: Path) -> N
     assert info == {
         "key_store": "local", "key_path": str(key_path), **SMALL,
         "metadata_encryption": True, "seal_mode": "aes", "seal_kek_path": str(kek), "sealed": True,
+        "key_id": "auto", "envector_preset": "IP0", "envector_eval_mode": "RMP", "created": True,
+        "eval_key_sha256": first.eval_key_sha256, "eval_key_size": first.eval_key_size,
     }
+    assert info == {**info, **first.registration_info}
+    assert (first.preset, first.eval_mode, first.dim_list, first.version) == ("ip0", "rmp", [32], 1)
+    assert first.address is None and first.loaded is False
     assert first.keys["sec_blob"] == (key_path / "auto" / "SecKey.json").read_bytes()
     with pytest.raises(Exception):
         first.created = False  # type: ignore[misc]  # frozen
@@ -279,8 +284,12 @@ def test_init_auto_key_setup_makes_saves_and_registers_once(tmp_path: Path) -> N
     # A wrong KEK for the existing sealed key set fails now, not at first use.
     with pytest.raises(ek.AuthenticationError):
         ek.init(**{**opts, "seal_kek_path": kek_file(tmp_path, "hex", "other")})
+    # A sealed key set found with no KEK is refused: init checks that the KEK opens it.
+    with pytest.raises(ek.InvalidArgumentError, match=r'the secret keys of key set "auto" are sealed: give the KEK'):
+        ek.init(key_path=key_path, key_id="auto")
     # With auto_key_setup False, existing keys are simply found.
-    assert ek.init(key_path=key_path, key_id="auto", auto_key_setup=False).created is False
+    found = ek.init(key_path=key_path, key_id="auto", auto_key_setup=False, seal_mode="aes", seal_kek_path=kek)
+    assert found.created is False and found.sealed is True
     assert len(calls) == 1
 
 
@@ -289,7 +298,7 @@ def test_init_auto_key_setup_false_without_keys_names_where_it_looked(tmp_path: 
         ek.init(key_path=tmp_path, key_id="missing", auto_key_setup=False)
     e = ei.value
     assert e.code == "ENVECTOR_ERR_NOT_FOUND" and e.status == 2
-    assert "auto_key_setup is False" in str(e)
+    assert "auto key setup is off, so none is made: create it first" in str(e)
     assert str(tmp_path / "missing" / "SecKey.json") in str(e), str(e)
     assert tree(tmp_path) == []
 
