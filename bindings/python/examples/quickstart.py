@@ -16,8 +16,8 @@ def main() -> None:
     try:
         # A small key set, so that the example runs in a moment: enVector's preset ip0 with
         # eval mode rmp. Without preset and eval_mode, init makes enVector's default, ip3
-        # with mm32 (as enVector's SDK): a 1.2 GB EvalKey, which init also returns in
-        # memory (about 15 s and 5 GB of memory).
+        # with mm32 (as enVector's SDK): a 1.2 GB EvalKey (about 15 s); setup.keys reads
+        # the envelopes from the store when first asked for.
         setup = init(
             key_path=key_path, key_id="my-index", preset="ip0", eval_mode="rmp", dim_list=[128, 256],
             seal_mode="aes", seal_kek_path=kek_path,
