@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -58,28 +57,9 @@ func (c *call) report(kind core.Kind, msg string) {
 	if c.errOut == nil {
 		return
 	}
-	text := c.op + ": " + boundMessage(msg)
+	text := c.op + ": " + core.BoundMessage(msg)
 	o := &object{kind: kindError, code: kind, msg: C.CString(text)}
 	*c.errOut = C.uint64_t(handles.add(o))
-}
-
-// maxMessage bounds the message of an error object. core.Errorf already cuts the
-// values it quotes (40 bytes) and shows (4096: paths), but a message can still repeat a
-// value at length: an OS error names its path in full, a wrapped cause quotes what it
-// was given. Bounding the whole message at the ABI means no value of any length (a
-// 1 MB key_path) fills one.
-const maxMessage = 1024
-
-// boundMessage returns msg, or when it is over maxMessage bytes its beginning and end
-// around " ... " (the beginning says what failed, the end the cause), valid UTF-8.
-func boundMessage(msg string) string {
-	if len(msg) <= maxMessage {
-		return msg
-	}
-	const keep = (maxMessage - len(" ... ")) / 2
-	head := strings.ToValidUTF8(msg[:keep], "")
-	tail := strings.ToValidUTF8(msg[len(msg)-keep:], "")
-	return head + " ... " + tail
 }
 
 // recover turns a panic into ENVECTOR_ERR_INTERNAL; every export defers it. The
@@ -595,17 +575,13 @@ func envectorgo_store_save(stID C.uint64_t, ksID C.uint64_t, errOut *C.uint64_t)
 func envectorgo_store_load(stID C.uint64_t, keyID *C.char, roles *C.int, count C.size_t, out *C.uint64_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_load", errOut: errOut}
 	defer c.recover(&status)
-	st, err := c.store(stID, "store")
+	st, id, err := c.storeAndKeyID(stID, keyID)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer handles.release(st)
 	if out == nil {
 		return c.invalid("out is NULL")
-	}
-	id, err := goString(keyID, "key_id")
-	if err != nil {
-		return c.fail(err)
 	}
 	rs, err := roleList(roles, count)
 	if err != nil {
@@ -652,15 +628,11 @@ const deleteImmediate = 1
 func envectorgo_store_delete(stID C.uint64_t, keyID *C.char, flags C.uint, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_delete", errOut: errOut}
 	defer c.recover(&status)
-	st, err := c.store(stID, "store")
+	st, id, err := c.storeAndKeyID(stID, keyID)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer handles.release(st)
-	id, err := goString(keyID, "key_id")
-	if err != nil {
-		return c.fail(err)
-	}
 	if flags&^deleteImmediate != 0 {
 		return c.invalid("unknown flags %#x; accepted: 0 or ENVECTOR_DELETE_IMMEDIATE", uint(flags))
 	}
@@ -763,4 +735,19 @@ func envectorgo_cli_main(argc C.int, argv **C.char) (status C.int) {
 		args = append(args, C.GoString(p))
 	}
 	return C.int(cli.Main(args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// storeAndKeyID resolves a store handle and a key id argument, the first two of every
+// envector_store_* call on one key set; release the store when done.
+func (c *call) storeAndKeyID(stID C.uint64_t, keyID *C.char) (*object, string, error) {
+	st, err := c.store(stID, "store")
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := goString(keyID, "key_id")
+	if err != nil {
+		handles.release(st)
+		return nil, "", err
+	}
+	return st, id, nil
 }

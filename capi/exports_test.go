@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/envector-keys/envector-keys/core"
 )
 
 // Test files cannot import "C", so these tests call the exports through reflect,
@@ -168,7 +170,7 @@ func TestMessagesNeverRepeatLongValues(t *testing.T) {
 	long := strings.Repeat("k", 1<<20-512)
 	check := func(what, msg string) {
 		t.Helper()
-		if len(msg) > maxMessage+64 || strings.Contains(msg, long[:maxMessage]) {
+		if len(msg) > core.MaxMessage+64 || strings.Contains(msg, long[:core.MaxMessage]) {
 			t.Errorf("%s: a %d-byte message: %.200q", what, len(msg), msg)
 		}
 	}
@@ -216,12 +218,12 @@ func TestMessagesNeverRepeatLongValues(t *testing.T) {
 }
 
 func TestBoundMessage(t *testing.T) {
-	if m := boundMessage("short"); m != "short" {
+	if m := core.BoundMessage("short"); m != "short" {
 		t.Fatalf("%q", m)
 	}
 	long := strings.Repeat("é", 4000) // two bytes each: the cuts fall inside characters
-	m := boundMessage("head " + long + " tail")
-	if len(m) > maxMessage || !strings.HasPrefix(m, "head é") || !strings.HasSuffix(m, "é tail") ||
+	m := core.BoundMessage("head " + long + " tail")
+	if len(m) > core.MaxMessage || !strings.HasPrefix(m, "head é") || !strings.HasSuffix(m, "é tail") ||
 		!strings.Contains(m, "é ... é") || !utf8.ValidString(m) {
 		t.Fatalf("%d bytes: %q", len(m), m)
 	}

@@ -91,15 +91,11 @@ func wipeKEK(k *core.KEK) {
 func envectorgo_store_set_state(stID C.uint64_t, keyID *C.char, changeJSON *C.char, kek *C.uint8_t, kekLen C.size_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_set_state", errOut: errOut}
 	defer c.recover(&status)
-	st, err := c.store(stID, "store")
+	st, id, err := c.storeAndKeyID(stID, keyID)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer handles.release(st)
-	id, err := goString(keyID, "key_id")
-	if err != nil {
-		return c.fail(err)
-	}
 	change, err := parseChange(changeJSON)
 	if err != nil {
 		return c.fail(err)
@@ -121,15 +117,11 @@ func envectorgo_store_set_state(stID C.uint64_t, keyID *C.char, changeJSON *C.ch
 func envectorgo_store_reseal(stID C.uint64_t, keyID *C.char, oldKEK *C.uint8_t, oldLen C.size_t, newKEK *C.uint8_t, newLen C.size_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_reseal", errOut: errOut}
 	defer c.recover(&status)
-	st, err := c.store(stID, "store")
+	st, id, err := c.storeAndKeyID(stID, keyID)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer handles.release(st)
-	id, err := goString(keyID, "key_id")
-	if err != nil {
-		return c.fail(err)
-	}
 	nk, err := parseKEKNamed(newKEK, newLen, false, "new_kek")
 	if err != nil {
 		return c.fail(err)
@@ -152,15 +144,11 @@ func envectorgo_store_reseal(stID C.uint64_t, keyID *C.char, oldKEK *C.uint8_t, 
 func envectorgo_store_rotate(stID C.uint64_t, keyID *C.char, optionsJSON *C.char, kek *C.uint8_t, kekLen C.size_t, out *C.uint64_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_rotate", errOut: errOut}
 	defer c.recover(&status)
-	st, err := c.store(stID, "store")
+	st, id, err := c.storeAndKeyID(stID, keyID)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer handles.release(st)
-	id, err := goString(keyID, "key_id")
-	if err != nil {
-		return c.fail(err)
-	}
 	opts, err := cOptions(optionsJSON)
 	if err != nil {
 		return c.fail(err)
@@ -200,17 +188,13 @@ func loadCurrent(st store.Store, keyID string, roles []core.Role) (*core.KeySet,
 func envectorgo_store_load_version(stID C.uint64_t, keyID *C.char, version C.int, roles *C.int, count C.size_t, out *C.uint64_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_load_version", errOut: errOut}
 	defer c.recover(&status)
-	st, err := c.store(stID, "store")
+	st, id, err := c.storeAndKeyID(stID, keyID)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer handles.release(st)
 	if out == nil {
 		return c.invalid("out is NULL")
-	}
-	id, err := goString(keyID, "key_id")
-	if err != nil {
-		return c.fail(err)
 	}
 	if version < 0 {
 		return c.invalid("version %d is not accepted; accepted: a version number (1, 2, ...), or 0 for the current version whatever its state", int(version))

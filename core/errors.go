@@ -131,3 +131,21 @@ func KindOf(err error) Kind {
 	}
 	return ErrInternal
 }
+
+// MaxMessage bounds a whole error message as an interface shows it (the C ABI, the
+// CLI). Errorf already cuts the values it quotes (40 bytes) and shows (4096: paths), but
+// a message can still repeat a value at length: an OS error names its path in full, a
+// wrapped cause quotes what it was given.
+const MaxMessage = 1024
+
+// BoundMessage returns msg, or when it is over MaxMessage bytes its beginning and end
+// around " ... " (the beginning says what failed, the end the cause), valid UTF-8.
+func BoundMessage(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	const keep = (MaxMessage - len(" ... ")) / 2
+	head := strings.ToValidUTF8(msg[:keep], "")
+	tail := strings.ToValidUTF8(msg[len(msg)-keep:], "")
+	return head + " ... " + tail
+}

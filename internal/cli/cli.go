@@ -143,14 +143,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(ue.msg))
+		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, core.BoundMessage(ue.msg))
 		fmt.Fprintf(stderr, "Run 'envector-keygen %s --help' for the flags.\n", cmd.name)
 		return ExitUsage
 	case errors.Is(err, core.ErrInactive):
-		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(err.Error()))
+		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, core.BoundMessage(err.Error()))
 		return ExitInactive
 	default:
-		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, boundMessage(err.Error()))
+		fmt.Fprintf(stderr, "envector-keygen %s: %s\n", cmd.name, core.BoundMessage(err.Error()))
 		return ExitFailure
 	}
 }

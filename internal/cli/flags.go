@@ -41,22 +41,6 @@ func sprintf(format string, args ...any) string {
 	return core.Errorf(core.ErrInvalidArgument, "", format, args...).(*core.Error).Msg
 }
 
-// maxMessage bounds an error message the command prints: besides the values it
-// quotes, an error can repeat one at length (an OS error names its path in full).
-const maxMessage = 1024
-
-// boundMessage returns msg, or when it is over maxMessage bytes its beginning and end
-// around " ... " (the beginning says what failed, the end the cause), valid UTF-8.
-func boundMessage(msg string) string {
-	if len(msg) <= maxMessage {
-		return msg
-	}
-	const keep = (maxMessage - len(" ... ")) / 2
-	head := strings.ToValidUTF8(msg[:keep], "")
-	tail := strings.ToValidUTF8(msg[len(msg)-keep:], "")
-	return head + " ... " + tail
-}
-
 func newFlagSet(specs []flagSpec) *flagSet {
 	return &flagSet{specs: specs, values: map[string][]string{}, set: map[string]bool{}}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/envector-keys/envector-keys/core"
 )
 
 // TestMessagesNeverRepeatLongValues gives every flag (and a command, an argument, a
@@ -55,7 +57,7 @@ func TestMessagesNeverRepeatLongValues(t *testing.T) {
 		if status == ExitOK {
 			t.Errorf("%s: exit status 0", name)
 		}
-		if len(msg) > maxMessage+200 || strings.Contains(msg, long[:maxMessage]) || !utf8.ValidString(msg) {
+		if len(msg) > core.MaxMessage+200 || strings.Contains(msg, long[:core.MaxMessage]) || !utf8.ValidString(msg) {
 			t.Errorf("%s: a %d-byte message: %.300q", name, len(msg), msg)
 		}
 		if msg == "" {
