@@ -26,9 +26,6 @@ import (
 // changeKeys are the keys of envector_store_set_state's change_json.
 var changeKeys = []string{"to", "reason", "compromised"}
 
-// compromisedPrefix starts the reason core records for a compromise (core.StateChange).
-const compromisedPrefix = "compromised: "
-
 // parseChange decodes change_json: {"to": "deactivated", "reason": "...", "compromised":
 // false}; "to" and "reason" are required (core checks their values).
 func parseChange(p *C.char) (core.StateChange, error) {
@@ -307,7 +304,7 @@ func envectorgo_keyset_state_json(ksID C.uint64_t, outJSON **C.char, errOut *C.u
 		// A set changes state as a whole: its first envelope says what all say.
 		i := info[0]
 		s.CreatedAt, s.Reason, s.UpdatedAt, s.ChangedBy = optional(i.CreatedAt), optional(i.StateReason), optional(i.StateUpdatedAt), i.StateChangedBy
-		s.Compromised = strings.HasPrefix(i.StateReason, compromisedPrefix)
+		s.Compromised = i.Compromised
 	}
 	return c.jsonOut(s, outJSON)
 }

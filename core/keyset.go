@@ -547,6 +547,8 @@ type EntryInfo struct {
 	StateReason    string
 	StateUpdatedAt string
 	StateChangedBy *Requester
+	// Compromised: the last state change recorded a compromise (StateChange.Compromised).
+	Compromised bool
 	// SetID and SetVersion bind the envelopes of one key set (SetID "" when the
 	// envelope carries no binding: enVector's files, older ones).
 	SetID      string
@@ -569,6 +571,7 @@ func (ks *KeySet) Info() []EntryInfo {
 		}
 		if e.state.Reason != nil {
 			info.StateReason = *e.state.Reason
+			info.Compromised = strings.HasPrefix(info.StateReason, compromisedPrefix)
 		}
 		info.StateUpdatedAt, info.Tombstone = e.state.UpdatedAt, e.tombstone
 		if e.actor != nil {

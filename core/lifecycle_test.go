@@ -201,6 +201,7 @@ func TestStateTransitions(t *testing.T) {
 		for _, info := range read.Info() {
 			require.Equal(t, StateDeactivated, info.State, "%s %s", name, info.Role)
 			require.Equal(t, "compromised: leaked laptop", info.StateReason)
+			require.True(t, info.Compromised)
 			require.Equal(t, "2027-01-02T03:04:05Z", info.StateUpdatedAt)
 			require.Equal(t, &actor, info.StateChangedBy)
 			require.Equal(t, ks.SetID(), info.SetID)
