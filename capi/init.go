@@ -13,8 +13,6 @@ package main
 import "C"
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"os"
 	"unsafe"
 
@@ -91,11 +89,11 @@ func (o *options) initEndpoint(token string, tokenGiven bool) (setup.Endpoint, e
 		if err != nil {
 			return e, core.Wrap(kindOfOpen(err), "", err, "ca_file: cannot read it")
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		cfg, ok := endpoint.TrustConfig(pem)
+		if !ok {
 			return e, optionsError("ca_file %s holds no PEM certificate", o.caFile)
 		}
-		e.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		e.TLSConfig = cfg
 	}
 	return e, nil
 }

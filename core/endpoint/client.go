@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -458,4 +459,15 @@ func ReadToken(r io.Reader) (string, error) {
 		return "", err
 	}
 	return tok, nil
+}
+
+// TrustConfig returns the TLS configuration (TLS 1.2 or later) that trusts the
+// certificates in pem (a CA file's contents) instead of the system's, for
+// Options.TLSConfig; ok is false when pem holds no certificate.
+func TrustConfig(pem []byte) (cfg *tls.Config, ok bool) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, false
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, true
 }

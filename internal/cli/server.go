@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -105,11 +103,11 @@ func endpointOptions(e *env, fs *flagSet, cmd string, warned *bool) (endpoint.Op
 		if err != nil {
 			return opts, usagef("--ca_file: cannot read %s: %v", path, err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		cfg, ok := endpoint.TrustConfig(pem)
+		if !ok {
 			return opts, usagef("--ca_file %s holds no PEM certificate", path)
 		}
-		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		opts.TLSConfig = cfg
 	}
 	if fs.has("timeout") {
 		d, err := time.ParseDuration(fs.str("timeout", ""))
