@@ -10,7 +10,6 @@ import (
 	"io"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1288,7 +1287,7 @@ func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
 				id, rest, _ := strings.Cut(strings.TrimPrefix(key, dir), "/")
 				if num, ok := strings.CutPrefix(rest, "versions/"); ok && core.CheckKeyID(id) == nil {
 					num, _, _ = strings.Cut(num, "/")
-					if n, err := strconv.Atoi(num); err == nil && n > 0 && strconv.Itoa(n) == num {
+					if n, ok := versionNumber(num); ok {
 						mu.Lock()
 						if versions[id] == nil {
 							versions[id] = map[int]bool{}

@@ -61,7 +61,7 @@ func (a *AWS) keptVersions(ctx context.Context, op, keyID string) ([]int, error)
 		}
 		for _, o := range out.Contents {
 			num, _, _ := strings.Cut(strings.TrimPrefix(aws.ToString(o.Key), dir), "/")
-			if n, err := strconv.Atoi(num); err == nil && n > 0 && strconv.Itoa(n) == num {
+			if n, ok := versionNumber(num); ok {
 				seen[n] = true
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"syscall"
 
 	"github.com/envector-keys/envector-keys/core"
@@ -348,7 +347,7 @@ func (l *Local) versions(keyID string) []int {
 	entries, _ := os.ReadDir(l.versionsDir(keyID))
 	var out []int
 	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil && n > 0 && e.IsDir() && strconv.Itoa(n) == e.Name() {
+		if n, ok := versionNumber(e.Name()); ok && e.IsDir() {
 			out = append(out, n)
 		}
 	}

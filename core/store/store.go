@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/envector-keys/envector-keys/core"
 )
@@ -99,4 +100,11 @@ func wipeSecretBlobs(blobs map[core.Role][]byte) {
 			clear(b)
 		}
 	}
+}
+
+// versionNumber reads the name of an earlier version's directory or prefix ("3"): a
+// positive number written without sign or leading zeros.
+func versionNumber(name string) (int, bool) {
+	n, err := strconv.Atoi(name)
+	return n, err == nil && n > 0 && strconv.Itoa(n) == name
 }
