@@ -170,10 +170,8 @@ func (a *AWS) Update(ctx context.Context, keyID string, opts core.ParseOptions, 
 		if err != nil {
 			return err
 		}
-		for _, n := range kept {
-			if n >= archive.Version() {
-				return core.Errorf(core.ErrCorrupt, op, "key set %q already keeps version %d, not older than the current one (%d)", keyID, n, archive.Version())
-			}
+		if err := checkKept(op, keyID, kept, archive, next); err != nil {
+			return err
 		}
 		vs := a.versionStore(keyID, archive.Version())
 		if err := vs.Save(ctx, archive); err != nil {

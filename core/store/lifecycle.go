@@ -121,3 +121,14 @@ func applyChange(op string, cur *core.KeySet, change ChangeFunc) (next, archive 
 	}
 	return next, archive, nil
 }
+
+// checkKept refuses to keep archive as an earlier version beside next when a version as
+// new as either is kept already (the kept versions were edited): versions only grow.
+func checkKept(op, keyID string, kept []int, archive, next *core.KeySet) error {
+	for _, n := range kept {
+		if n >= archive.Version() || n >= next.Version() {
+			return core.Errorf(core.ErrCorrupt, op, "key set %q already keeps version %d, not older than the current one (%d): the kept versions were edited", keyID, n, archive.Version())
+		}
+	}
+	return nil
+}

@@ -213,10 +213,8 @@ func (l *Local) Update(ctx context.Context, keyID string, opts core.ParseOptions
 	}
 	kept := l.versions(keyID)
 	if archive != nil {
-		for _, n := range kept {
-			if n >= archive.Version() || n >= next.Version() {
-				return core.Errorf(core.ErrCorrupt, op, "key set %q already keeps version %d, not older than the current one (%d): the versions directory was edited", keyID, n, archive.Version())
-			}
+		if err := checkKept(op, keyID, kept, archive, next); err != nil {
+			return err
 		}
 	}
 
