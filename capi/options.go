@@ -20,7 +20,7 @@ import (
 var optionKeys = []string{
 	"key_id", "preset", "eval_mode", "dim_list", "metadata_encryption", "seal_mode",
 	"seal_kek_path", "key_store", "key_path", "region_name", "bucket_name", "secret_prefix",
-	"seed", "lifetime_days", "reason",
+	"seed", "lifetime_days", "reason", "aws_timeout_seconds",
 	// envector_init
 	"auto_key_setup", "address", "token_file", "tls", "ca_file", "timeout_seconds",
 	"register_timeout_seconds",
@@ -48,6 +48,7 @@ type options struct {
 	seed               []byte        // SeedSize bytes, or nil; wipe when done
 	lifetime           time.Duration // lifetime_days as a duration; 0 = the default
 	reason             string        // envector_store_rotate: recorded in the earlier version
+	awsTimeout         time.Duration // aws_timeout_seconds (key_store "aws"); 0 = the store's default
 	// envector_init
 	autoKeySetup    bool // default true
 	address         string
@@ -115,6 +116,8 @@ func parseOptions(data []byte) (*options, error) {
 			o.lifetime, err = decodeLifetimeDays(v)
 		case "reason":
 			err = decodeString(key, v, &o.reason)
+		case "aws_timeout_seconds":
+			o.awsTimeout, err = decodeAWSTimeout(v)
 		case "auto_key_setup":
 			if err = json.Unmarshal(v, &o.autoKeySetup); err != nil {
 				err = optionsError("auto_key_setup must be true or false")
@@ -139,7 +142,29 @@ func parseOptions(data []byte) (*options, error) {
 			return nil, err
 		}
 	}
+	if o.set["aws_timeout_seconds"] && o.keyStore != "aws" {
+		o.wipe()
+		return nil, optionsError(`aws_timeout_seconds applies to key_store "aws" only, and key_store is %q; leave it out, or give key_store "aws"`, o.keyStore)
+	}
 	return o, nil
+}
+
+// maxAWSTimeoutSeconds bounds aws_timeout_seconds: an hour.
+const maxAWSTimeoutSeconds = 3600
+
+// decodeAWSTimeout decodes aws_timeout_seconds, a positive number of seconds
+// (fractions allowed) of at most an hour: the longest one AWS request may go without
+// progress (store.AWSConfig.Timeout).
+func decodeAWSTimeout(v []byte) (time.Duration, error) {
+	var secs float64
+	if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) || json.Unmarshal(v, &secs) != nil || !(secs > 0) || secs > maxAWSTimeoutSeconds {
+		return 0, optionsError("aws_timeout_seconds must be a positive number of seconds, at most %d (an hour), e.g. 10 or 0.5: the longest one AWS request may go without progress (default %g); got %s", maxAWSTimeoutSeconds, store.DefaultAWSTimeout.Seconds(), shortValue(v))
+	}
+	d := time.Duration(secs * float64(time.Second))
+	if d <= 0 {
+		d = time.Nanosecond // a positive number too small for a duration is still positive
+	}
+	return d, nil
 }
 
 // parseObject checks that data is one JSON object of at most maxOptionsSize bytes of

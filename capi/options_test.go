@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +274,85 @@ func TestInitOptions(t *testing.T) {
 	}
 	if _, err := parseOptions([]byte(`{"token": "s3cret-value"}`)); err == nil || strings.Contains(err.Error(), "s3cret-value") {
 		t.Errorf("a token given in the options is refused without being shown: %v", err)
+	}
+}
+
+// TestAWSTimeoutOption: aws_timeout_seconds is a positive number of seconds up to an
+// hour, given with key_store "aws" only, and reaches store.AWSConfig.Timeout.
+func TestAWSTimeoutOption(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		`{"key_store": "aws", "aws_timeout_seconds": 10}`:     10 * time.Second,
+		`{"key_store": "aws", "aws_timeout_seconds": 0.25}`:   250 * time.Millisecond,
+		`{"key_store": "aws", "aws_timeout_seconds": 3600}`:   time.Hour,
+		`{"key_store": "aws", "aws_timeout_seconds": null}`:   0,
+		`{"key_store": "AWS", "aws_timeout_seconds": 1e-12}`:  time.Nanosecond,
+		`{"key_store": "local", "aws_timeout_seconds": null}`: 0,
+	} {
+		o, err := parseOptions([]byte(in))
+		if err != nil || o.awsTimeout != want {
+			t.Errorf("%s: %v, %v; want %v", in, o, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		`{"key_store": "aws", "aws_timeout_seconds": 0}`:     "aws_timeout_seconds must be a positive number of seconds, at most 3600 (an hour), e.g. 10 or 0.5: the longest one AWS request may go without progress (default 30); got 0",
+		`{"key_store": "aws", "aws_timeout_seconds": -5}`:    "got -5",
+		`{"key_store": "aws", "aws_timeout_seconds": 3601}`:  "at most 3600 (an hour)",
+		`{"key_store": "aws", "aws_timeout_seconds": "10"}`:  `got "10"`,
+		`{"key_store": "aws", "aws_timeout_seconds": true}`:  "aws_timeout_seconds must be a positive number",
+		`{"key_store": "aws", "aws_timeout_seconds": 1e400}`: "aws_timeout_seconds must be a positive number",
+		`{"aws_timeout_seconds": 10}`:                        `aws_timeout_seconds applies to key_store "aws" only, and key_store is "local"`,
+		`{"key_store": "local", "aws_timeout_seconds": 10}`:  `aws_timeout_seconds applies to key_store "aws" only`,
+		`{"key_store": "aws", "aws_timeout_second": 10}`:     `unknown key "aws_timeout_second"; accepted: `,
+	} {
+		_, err := parseOptions([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) || core.KindOf(err) != core.ErrInvalidArgument {
+			t.Errorf("%s: %v, want %q (invalid argument)", in, err, want)
+		}
+	}
+
+	// The option reaches the store: a silent endpoint fails a call within about the
+	// timeout, saying so.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn // held open, never answered
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-accepted
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	t.Setenv("AWS_ENDPOINT_URL", "http://"+ln.Addr().String())
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	o, err := parseOptions([]byte(`{"key_store": "aws", "region_name": "us-east-1", "aws_timeout_seconds": 0.5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := o.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = st.List(context.Background())
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "nothing came back from http://"+ln.Addr().String()+" within 500ms") || core.KindOf(err) != core.ErrRemote {
+		t.Fatalf("List against a silent endpoint: %v", err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("List against a silent endpoint with a 0.5 s timeout took %s", took)
 	}
 }

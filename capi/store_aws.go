@@ -22,7 +22,7 @@ import (
 // no network call.
 func openAWS(ctx context.Context, o *options) (store.Store, error) {
 	syncAWSEnvironment()
-	cfg := store.AWSConfig{Region: o.regionName, Bucket: store.DefaultBucket, Prefix: store.DefaultPrefix}
+	cfg := store.AWSConfig{Region: o.regionName, Bucket: store.DefaultBucket, Prefix: store.DefaultPrefix, Timeout: o.awsTimeout}
 	if o.set["bucket_name"] {
 		cfg.Bucket = o.bucketName
 	}

@@ -39,6 +39,9 @@ const (
 	DefaultRecoveryWindowDays = 7
 	// MaxSecretSize is the largest SecretString Secrets Manager stores, in bytes.
 	MaxSecretSize = 65536
+	// DefaultAWSTimeout is the AWS store's request timeout when AWSConfig.Timeout is 0:
+	// the longest one AWS request may go without progress.
+	DefaultAWSTimeout = 30 * time.Second
 )
 
 // Objects whose envelope is over defaultMultipartThreshold bytes (an MM or MM32 EvalKey:
@@ -92,6 +95,14 @@ type AWSConfig struct {
 	// RecoveryWindowDays is how long a deleted secret stays recoverable (and its name
 	// taken): 7 to 30 days; 0 means DefaultRecoveryWindowDays.
 	RecoveryWindowDays int
+	// Timeout is the longest any one AWS request may go without progress, that is
+	// with nothing sent and nothing received: while connecting, sending the request
+	// body, waiting for the answer or reading the response body. A request that times
+	// out fails (it is not retried), so an endpoint that never answers makes a call fail
+	// within about Timeout. A slow transfer that keeps moving is never cut, however
+	// long it takes. 0 means DefaultAWSTimeout; a negative Timeout is an error. It
+	// applies to the clients NewAWS builds, not to S3 or Secrets given here.
+	Timeout time.Duration
 	// S3 and Secrets, when set, are used instead of clients built by LoadAWSClients.
 	S3      S3API
 	Secrets SecretsAPI
@@ -122,10 +133,16 @@ type AWSConfig struct {
 // or nothing of it, unless AWS cannot be reached to remove what it wrote; then the error
 // says what is left.
 //
-// Errors name the call, the bucket, object or secret and the AWS error code, and map to
-// core.ErrNotFound (missing bucket, object or secret), core.ErrExists, core.ErrAuth
-// (missing, invalid or expired credentials, or access denied) or core.ErrRemote. They
-// never carry key material. The IAM permissions used: s3:PutObject, s3:GetObject,
+// Every request has a timeout (AWSConfig.Timeout): one that makes no progress for that
+// long fails, and is not retried.
+//
+// Errors name the call, the bucket, object or secret and the AWS error code, then say
+// once what went wrong (what AWS said and its request id, or what the network did: a
+// refused connection names the AWS_ENDPOINT_URL variable that chose the endpoint), and
+// map to core.ErrNotFound (missing bucket, object or secret), core.ErrExists,
+// core.ErrAuth (missing, invalid or expired credentials, or access denied) or
+// core.ErrRemote. The SDK's error stays in the chain (errors.As finds
+// smithy.APIError). They never carry key material. The IAM permissions used: s3:PutObject, s3:GetObject,
 // s3:DeleteObject, s3:ListBucket, s3:AbortMultipartUpload,
 // s3:ListBucketMultipartUploads (only after a retried CreateMultipartUpload),
 // secretsmanager:CreateSecret, GetSecretValue, DescribeSecret, DeleteSecret and
@@ -178,10 +195,14 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	if days < 7 || days > 30 {
 		return nil, core.Errorf(core.ErrInvalidArgument, op, "recovery window of %d days is not accepted; accepted: 7 to 30 days", days)
 	}
+	timeout, err := checkTimeout(op, cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
 	a := &AWS{region: cfg.Region, bucket: cfg.Bucket, prefix: prefix, recoveryDays: days, s3: cfg.S3, sm: cfg.Secrets,
 		multipartThreshold: defaultMultipartThreshold, partSize: defaultPartSize}
 	if a.s3 == nil || a.sm == nil {
-		s3c, smc, err := LoadAWSClients(ctx, cfg.Region)
+		s3c, smc, err := LoadAWSClients(ctx, cfg.Region, WithAWSTimeout(timeout))
 		if err != nil {
 			return nil, err
 		}
@@ -195,27 +216,73 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	return a, nil
 }
 
+// AWSClientOption is an option of LoadAWSClients.
+type AWSClientOption func(*awsClientOptions)
+
+type awsClientOptions struct {
+	timeout time.Duration
+}
+
+// WithAWSTimeout sets the clients' request timeout (see AWSConfig.Timeout): the
+// longest one request may go without progress; 0 means DefaultAWSTimeout.
+func WithAWSTimeout(d time.Duration) AWSClientOption {
+	return func(o *awsClientOptions) { o.timeout = d }
+}
+
+// checkTimeout returns the request timeout d stands for (0: DefaultAWSTimeout), or an
+// error for a negative one.
+func checkTimeout(op string, d time.Duration) (time.Duration, error) {
+	switch {
+	case d < 0:
+		return 0, core.Errorf(core.ErrInvalidArgument, op, "AWS request timeout %s is not accepted; accepted: a positive duration, the longest one AWS request may go without progress (0 = the default, %s)", d, DefaultAWSTimeout)
+	case d == 0:
+		return DefaultAWSTimeout, nil
+	}
+	return d, nil
+}
+
 // LoadAWSClients builds S3 and Secrets Manager clients from the standard AWS
 // configuration (config.LoadDefaultConfig): credentials from the default chain
 // (environment, shared profile, SSO, container or instance role), and endpoints from
 // the SDK's own AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3 and
 // AWS_ENDPOINT_URL_SECRETS_MANAGER variables or endpoint_url in the profile. When an S3
 // endpoint is set, S3 is addressed path-style (http://endpoint/bucket/key), as local
-// S3 servers need.
-func LoadAWSClients(ctx context.Context, region string) (*s3.Client, *secretsmanager.Client, error) {
+// S3 servers need. Every request has the timeout of WithAWSTimeout (DefaultAWSTimeout
+// without it): an attempt that makes no progress for that long fails, and is not
+// retried.
+func LoadAWSClients(ctx context.Context, region string, opts ...AWSClientOption) (*s3.Client, *secretsmanager.Client, error) {
+	var co awsClientOptions
+	for _, f := range opts {
+		f(&co)
+	}
+	timeout, err := checkTimeout("store.aws", co.timeout)
+	if err != nil {
+		return nil, nil, err
+	}
 	// No SDK log lines on standard error (a library must not write there); every
 	// failure comes back as an error.
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithLogger(logging.Nop{}))
 	if err != nil {
 		return nil, nil, core.Wrap(core.ErrInvalidArgument, "store.aws", err, "loading the AWS configuration (environment and shared config files)")
 	}
+	// The option functions run after the SDK has resolved its HTTP client and retryer
+	// (from the defaults mode, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, a custom CA bundle):
+	// those are wrapped, not replaced.
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if o.BaseEndpoint != nil {
 			o.UsePathStyle = true
 		}
 		o.DisableLogOutputChecksumValidationSkipped = true
+		var client httpDoer
+		client, o.Retryer = withTimeout(o.HTTPClient, o.Retryer, timeout)
+		o.HTTPClient = client
 	})
-	return s3c, secretsmanager.NewFromConfig(cfg), nil
+	smc := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		var client httpDoer
+		client, o.Retryer = withTimeout(o.HTTPClient, o.Retryer, timeout)
+		o.HTTPClient = client
+	})
+	return s3c, smc, nil
 }
 
 // Region, Bucket and Prefix return the store's configuration.
@@ -285,27 +352,32 @@ var (
 )
 
 // remoteError classifies an AWS failure of call ("S3 PutObject") on what ("object
-// s3://b/k"): the message names both and the AWS error code; the cause is the SDK's
-// error, which never holds request bodies.
+// s3://b/k"): the message names both and the AWS error code; the cause is an awsCause,
+// the SDK's error said once (see describeAWSError), which never holds request bodies.
 func (a *AWS) remoteError(op string, err error, call, what string) error {
 	code := errorCode(err)
+	var kind core.Kind
+	var tail string
 	switch {
 	case code == "NoSuchBucket":
-		return core.Wrap(core.ErrNotFound, op, err, "%s %s: bucket %q does not exist in region %s (%s); the store never creates buckets", call, what, a.bucket, a.region, code)
+		kind, tail = core.ErrNotFound, fmt.Sprintf(": bucket %q does not exist in region %s (%s); the store never creates buckets", a.bucket, a.region, code)
 	case authCodes[code]:
-		return core.Wrap(core.ErrAuth, op, err, "%s %s: AWS refused the credentials or their permissions (%s)", call, what, code)
+		kind, tail = core.ErrAuth, fmt.Sprintf(": AWS refused the credentials or their permissions (%s)", code)
 	case notFoundCodes[code]:
-		return core.Wrap(core.ErrNotFound, op, err, "%s %s: not found (%s)", call, what, code)
+		kind, tail = core.ErrNotFound, fmt.Sprintf(": not found (%s)", code)
 	case existsCodes[code]:
-		return core.Wrap(core.ErrExists, op, err, "%s %s: already exists (%s); keys are never overwritten", call, what, code)
+		kind, tail = core.ErrExists, fmt.Sprintf(": already exists (%s); keys are never overwritten", code)
 	case code != "":
-		return core.Wrap(core.ErrRemote, op, err, "%s %s failed (%s)", call, what, code)
+		kind, tail = core.ErrRemote, fmt.Sprintf(" failed (%s)", code)
 	case strings.Contains(err.Error(), "get identity: "):
 		// The SDK has no error type for a failed credential lookup.
-		return core.Wrap(core.ErrAuth, op, err, "%s %s: no usable AWS credentials (looked in the environment, shared config and credentials files, SSO, container and instance role)", call, what)
+		kind, tail = core.ErrAuth, ": no usable AWS credentials (looked in the environment, shared config and credentials files, SSO, container and instance role)"
 	default:
-		return core.Wrap(core.ErrRemote, op, err, "%s %s failed (no AWS error code: the request did not complete)", call, what)
+		kind, tail = core.ErrRemote, " failed (no AWS error code: the request did not complete)"
 	}
+	subject := call + " " + what
+	cause := &awsCause{text: describeAWSError(err, a.region, false), err: err, subject: subject, tail: tail}
+	return &core.Error{Kind: kind, Op: op, Msg: subject + tail, Err: cause}
 }
 
 // --- saving ---
@@ -461,7 +533,7 @@ func (a *AWS) Save(ctx context.Context, ks *core.KeySet) (err error) {
 		wg.Go(func() { errs[i] = a.putObject(ctx, op, keyID, r, blobs[i], undo) })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return joinRemote(errs...)
 }
 
 // createSecret creates role r's secret, with the save's token as its version id. A
@@ -518,7 +590,7 @@ func (a *AWS) secretTaken(ctx context.Context, op, keyID, name string, cause err
 	default:
 		undo.maybeSecret(name)
 		return withNote(a.remoteError(op, cause, "Secrets Manager CreateSecret", "secret "+name),
-			fmt.Sprintf("Secrets Manager DescribeSecret, asked whether this save created it, failed too (%s)", codeOr(derr)))
+			fmt.Sprintf("Secrets Manager DescribeSecret, asked whether this save created it, failed too (%s)", a.codeOr(derr)))
 	}
 }
 
@@ -606,7 +678,7 @@ func (a *AWS) putFailed(ctx context.Context, op, call, key string, size int64, c
 		return nil
 	case herr != nil:
 		undo.maybeObject(key, size)
-		return withNote(err, fmt.Sprintf("S3 HeadObject, asked whether this save made the object, failed too (%s)", codeOr(herr)))
+		return withNote(err, fmt.Sprintf("S3 HeadObject, asked whether this save made the object, failed too (%s)", a.codeOr(herr)))
 	}
 	return err
 }
@@ -799,7 +871,7 @@ func (a *AWS) abortStrays(ctx context.Context, key string, undo *saveUndo) (left
 	for {
 		out, err := a.s3.ListMultipartUploads(ctx, in)
 		if err != nil {
-			return append(left, fmt.Sprintf("the multipart uploads of %s (S3 ListMultipartUploads: %s)", url, codeOr(err)))
+			return append(left, fmt.Sprintf("the multipart uploads of %s (S3 ListMultipartUploads: %s)", url, a.codeOr(err)))
 		}
 		for _, u := range out.Uploads {
 			id := aws.ToString(u.UploadId)
@@ -812,7 +884,7 @@ func (a *AWS) abortStrays(ctx context.Context, key string, undo *saveUndo) (left
 			}
 			_, err := a.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(a.bucket), Key: aws.String(key), UploadId: aws.String(id)})
 			if err != nil && errorCode(err) != "NoSuchUpload" {
-				left = append(left, fmt.Sprintf("multipart upload %s of %s (S3 AbortMultipartUpload: %s)", id, url, codeOr(err)))
+				left = append(left, fmt.Sprintf("multipart upload %s of %s (S3 AbortMultipartUpload: %s)", id, url, a.codeOr(err)))
 			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
@@ -836,7 +908,7 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 	for key, id := range u.uploads {
 		_, err := a.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(a.bucket), Key: aws.String(key), UploadId: aws.String(id)})
 		if err != nil && errorCode(err) != "NoSuchUpload" {
-			left = append(left, fmt.Sprintf("multipart upload %s of s3://%s/%s (S3 AbortMultipartUpload: %s)", id, a.bucket, key, codeOr(err)))
+			left = append(left, fmt.Sprintf("multipart upload %s of s3://%s/%s (S3 AbortMultipartUpload: %s)", id, a.bucket, key, a.codeOr(err)))
 		}
 	}
 	for key := range u.strays {
@@ -848,7 +920,7 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 		case ours:
 			u.objects = append(u.objects, key)
 		case err != nil:
-			left = append(left, fmt.Sprintf("s3://%s/%s if it is this save's (S3 HeadObject: %s; it is if its x-amz-meta-%s is %s)", a.bucket, key, codeOr(err), saveTokenKey, u.token))
+			left = append(left, fmt.Sprintf("s3://%s/%s if it is this save's (S3 HeadObject: %s; it is if its x-amz-meta-%s is %s)", a.bucket, key, a.codeOr(err), saveTokenKey, u.token))
 		}
 	}
 	for name := range u.maybeSM {
@@ -857,12 +929,12 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 		case err == nil && hasVersion(d, u.token):
 			u.secrets = append(u.secrets, name)
 		case err != nil && errorCode(err) != "ResourceNotFoundException":
-			left = append(left, fmt.Sprintf("secret %s if it is this save's (Secrets Manager DescribeSecret: %s; it is if it has version %s)", name, codeOr(err), u.token))
+			left = append(left, fmt.Sprintf("secret %s if it is this save's (Secrets Manager DescribeSecret: %s; it is if it has version %s)", name, a.codeOr(err), u.token))
 		}
 	}
 	for _, key := range u.objects {
 		if _, err := a.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(key)}); err != nil {
-			left = append(left, fmt.Sprintf("s3://%s/%s (S3 DeleteObject: %s)", a.bucket, key, codeOr(err)))
+			left = append(left, fmt.Sprintf("s3://%s/%s (S3 DeleteObject: %s)", a.bucket, key, a.codeOr(err)))
 		}
 	}
 	// The secrets last: SecKey's is the lock of the key id. ResourceNotFoundException
@@ -870,7 +942,7 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 	for _, name := range u.secrets {
 		_, err := a.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
 		if err != nil && errorCode(err) != "ResourceNotFoundException" {
-			left = append(left, fmt.Sprintf("secret %s (Secrets Manager DeleteSecret: %s)", name, codeOr(err)))
+			left = append(left, fmt.Sprintf("secret %s (Secrets Manager DeleteSecret: %s)", name, a.codeOr(err)))
 		}
 	}
 	if len(left) > 0 {
@@ -880,11 +952,13 @@ func (a *AWS) undoSave(ctx context.Context, u *saveUndo) error {
 	return nil
 }
 
-func codeOr(err error) string {
+// codeOr is err's AWS error code, or without one what went wrong (see
+// describeAWSError).
+func (a *AWS) codeOr(err error) string {
 	if c := errorCode(err); c != "" {
 		return c
 	}
-	return err.Error()
+	return describeAWSError(err, a.region, true)
 }
 
 // --- loading ---
@@ -1089,7 +1163,7 @@ func (a *AWS) probe(ctx context.Context, op, keyID string) (*presence, error) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := joinRemote(errs...); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -1178,7 +1252,7 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := joinRemote(errs...); err != nil {
 		return err
 	}
 	for i, r := range []core.Role{core.SecKey, core.MetadataKey} {
@@ -1204,7 +1278,7 @@ func (a *AWS) Delete(ctx context.Context, keyID string, opts DeleteOptions) erro
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := joinRemote(errs...); err != nil {
 		return err
 	}
 	if removed.Load() == 0 {
@@ -1322,7 +1396,7 @@ func (a *AWS) listSets(ctx context.Context, op string) ([]Listing, error) {
 		}
 	})
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := joinRemote(errs...); err != nil {
 		return nil, err
 	}
 	for id := range versions {
