@@ -1,7 +1,9 @@
 package core
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -230,6 +232,38 @@ type Report struct {
 	HammingWeight   int      // non-zero coefficients of the secret
 	EvalKeyFiles    []string // evi: the EVIKeys files of the EvalKey archive
 	MetadataKey     bool     // a MetadataKey is present (and unsealed, its size checked)
+}
+
+// String describes the report in a line, e.g. "keys belong together (evi layout):
+// EncKey noise 13; 12 key-switching keys, largest noise 9; secret Hamming weight 2048;
+// EvalKey files EVIKeys4096.bin; MetadataKey present". It holds measurements only, never
+// key material.
+func (r Report) String() string {
+	var parts []string
+	if r.KeyFormat == keyFormatLattigo {
+		parts = append(parts, fmt.Sprintf("encryption error %.3g", r.EncryptionError))
+	}
+	parts = append(parts, fmt.Sprintf("EncKey noise %d", r.PublicKeyNoise))
+	if r.KeyFormat == keyFormatLattigo {
+		parts = append(parts, fmt.Sprintf("relinearization key noise %d", r.RelinNoise))
+	}
+	parts = append(parts, fmt.Sprintf("%d key-switching keys, largest noise %d", r.GaloisKeys, r.GaloisNoise))
+	if r.HammingWeight > 0 {
+		parts = append(parts, fmt.Sprintf("secret Hamming weight %d", r.HammingWeight))
+	}
+	if len(r.EvalKeyFiles) > 0 {
+		parts = append(parts, "EvalKey files "+strings.Join(r.EvalKeyFiles, ", "))
+	}
+	if r.MetadataKey {
+		parts = append(parts, "MetadataKey present")
+	} else {
+		parts = append(parts, "no MetadataKey")
+	}
+	format := r.KeyFormat
+	if format == "" {
+		format = "unknown"
+	}
+	return fmt.Sprintf("keys belong together (%s layout): %s", format, strings.Join(parts, "; "))
 }
 
 // Verify proves that the keys belong together, by algebra under the SecKey: EncKey is
