@@ -59,6 +59,12 @@
  *             bucket_name          string   S3 bucket (default "envector-key-storage")
  *             secret_prefix        string   S3/Secrets Manager prefix (default "envector/keys";
  *                                           "" = no prefix)
+ *             aws_timeout_seconds  number   key_store "aws" only: the longest one AWS request
+ *                                           may go without progress (nothing sent or
+ *                                           received), in seconds, fractions allowed;
+ *                                           accepted: above 0, at most 3600; default 30. A
+ *                                           request that times out fails, not retried; a
+ *                                           slow transfer that keeps moving is never cut
  *             seed                 string   128 hex characters (64 bytes): deterministic
  *                                           generation, for tests only
  *             lifetime_days        number   how long new keys are usable, in days (fractions
@@ -122,9 +128,9 @@ extern "C" {
 
 /* The version of this header. envector_version() gives the library's. */
 #define ENVECTOR_VERSION_MAJOR 0
-#define ENVECTOR_VERSION_MINOR 1
+#define ENVECTOR_VERSION_MINOR 3
 #define ENVECTOR_VERSION_PATCH 0
-#define ENVECTOR_VERSION_STRING "0.1.0"
+#define ENVECTOR_VERSION_STRING "0.3.0"
 
 /* Status codes. Their values are the Go core's error kinds (core.Kind). */
 #define ENVECTOR_OK 0

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs examples/keygen_sealed twice in a temp dir: first it makes the KEK file, then it
-# reuses it; checks the files it leaves and that a key id is never overwritten.
+# reuses it; checks the files it leaves, and that a third run into the first key id is
+# refused with the library's message (ENVECTOR_ERR_ALREADY_EXISTS).
 set -eu
 example=$1
 work=$(mktemp -d)
@@ -16,8 +17,21 @@ if grep -q '"alg"' "$work/keys/demo/EncKey.json"; then echo "EncKey is sealed" >
 
 "$example" "$work/keys" demo2 "$work/kek.hex"   # the existing KEK
 test -s "$work/keys/demo2/SecKey.json"
-if "$example" "$work/keys" demo "$work/kek.hex" 2>"$work/err"; then
+# The same key path and key id again: refused, and the example prints the library's own
+# message (read after the call that set it), not the placeholder of a stale error.
+if "$example" "$work/keys" demo "$work/kek.hex" >"$work/out" 2>"$work/err"; then
   echo "saving demo twice succeeded" >&2; exit 1
 fi
-grep -q "code 3" "$work/err"
+cat "$work/err"
+expect() {
+  grep -Eq "$1" "$work/err" || { echo "the second run's message lacks /$1/: $(cat "$work/err")" >&2; exit 1; }
+}
+expect "^envector_store_save failed \(code 3\): "   # ENVECTOR_ERR_ALREADY_EXISTS
+expect "$work/keys/demo\b"                          # names the key set...
+expect "never overwritten|already exists"         # ...and says what is wrong
+if grep -q "invalid envector_error" "$work/err"; then
+  echo "the example printed the placeholder of an invalid error, not the error" >&2; exit 1
+fi
+test ! -s "$work/out"
+test "$(wc -l < "$work/err")" -eq 1
 echo "example_keygen_sealed: ok"

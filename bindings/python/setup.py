@@ -13,6 +13,11 @@ envector_keys/_lib/libenvector.so.0 of the wheel, which is platform-specific
     its library copied;
   * otherwise `go build -buildmode=c-shared ./capi` with the flags of CMakeLists.txt
     (-trimpath, SONAME libenvector.so.<major>, version script capi/envector.map).
+
+The wheel's platform tag is manylinux_<X>_<Y>_<arch>, where glibc X.Y is the highest
+GLIBC_X.Y symbol version the bundled library needs (`readelf -V`, binutils, which the
+C toolchain that builds it brings): the wheel installs on any Linux with that glibc or
+newer. Without readelf it is the plain linux_<arch> tag, for this machine only.
 """
 
 from __future__ import annotations
@@ -162,9 +167,26 @@ class BinaryDistribution(Distribution):
         return True
 
 
+def glibc_needed(lib: Path) -> "tuple[int, int] | None":
+    """The highest GLIBC_X.Y symbol version lib needs (its .gnu.version_r entries), from
+    `readelf -V`; None when readelf is missing. Raises when lib needs no glibc version."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        return None
+    r = subprocess.run([readelf, "-V", "--wide", str(lib)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BuildError(f"readelf -V {lib} failed: {r.stderr.strip()}")
+    needs = r.stdout.split("Version needs section", 1)
+    found = re.findall(r"Name: GLIBC_(\d+)\.(\d+)(?:\.\d+)?\b", needs[1]) if len(needs) == 2 else []
+    if not found:
+        raise BuildError(f"{lib} needs no GLIBC_ symbol version according to readelf -V; is it a libc-linked library?")
+    return max((int(a), int(b)) for a, b in found)
+
+
 class PlatformWheel(bdist_wheel):
     """The wheel carries a native library: platform-specific, for any Python 3 (the
-    library is loaded with ctypes, so no Python ABI is involved)."""
+    library is loaded with ctypes, so no Python ABI is involved), tagged
+    manylinux_<glibc>_<arch> from what the library needs."""
 
     def finalize_options(self) -> None:
         super().finalize_options()
@@ -172,6 +194,15 @@ class PlatformWheel(bdist_wheel):
 
     def get_tag(self):  # type: ignore[no-untyped-def]
         _, _, plat = super().get_tag()
+        if plat.startswith("linux_"):
+            arch = plat[len("linux_"):]
+            lib = Path(self.get_finalized_command("build_py").build_lib) / "envector_keys" / "_lib" / SONAME
+            if lib.is_file():
+                need = glibc_needed(lib)
+                if need is None:
+                    log(f"readelf not found: the wheel is tagged {plat} (this machine only), not manylinux")
+                else:
+                    plat = f"manylinux_{need[0]}_{need[1]}_{arch}"
         return "py3", "none", plat
 
 

@@ -23,6 +23,9 @@ import pytest
 
 from compat_helpers import CLI, COMPAT_WHEELS, LIB, PKG, PYENVECTOR_VERSION, user_env
 
+# What --version prints: the VERSION file of this checkout.
+VERSION_LINE = f"envector-keygen {(Path(__file__).resolve().parents[2] / 'VERSION').read_text().strip()}\n".encode()
+
 
 @dataclass(frozen=True)
 class Venv:
@@ -96,13 +99,13 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
 def test_envector_keygen_is_ours(venv: Venv) -> None:
     script = venv.bin / "envector-keygen"
     assert "from envector_keys._cli import run" in script.read_text(), script.read_text()
-    assert run([str(script), "--version"]).stdout == b"envector-keygen 0.1.0\n"
+    assert run([str(script), "--version"]).stdout == VERSION_LINE
     # The same program as the Go binary: identical help.
     assert run([str(script), "--help"]).stdout == run([str(CLI), "--help"]).stdout
     # Through the library of the installed wheel, not this checkout's.
     where = run([venv.python, "-c", "import envector_keys as e; print(e.library_from)"]).stdout.decode().strip()
     assert where == "the package (envector_keys/_lib)"
-    assert run([venv.python, "-m", "envector_keys", "--version"]).stdout == b"envector-keygen 0.1.0\n"
+    assert run([venv.python, "-m", "envector_keys", "--version"]).stdout == VERSION_LINE
 
 
 def test_pyenvector_keygen_is_pyenvectors(venv: Venv) -> None:
@@ -141,6 +144,6 @@ def test_removing_ours_leaves_pyenvectors_script_and_the_old_name_did_not(venv: 
     pyproject.write_text(old)
     pip(venv, "install", "--quiet", "--no-index", str(build_wheel(tmp_path / "wheels", src)))
     assert "from envector_keys._cli import run" in (venv.bin / "pyenvector-keygen").read_text()
-    assert run([str(venv.bin / "pyenvector-keygen"), "--version"]).stdout == b"envector-keygen 0.1.0\n"
+    assert run([str(venv.bin / "pyenvector-keygen"), "--version"]).stdout == VERSION_LINE
     pip(venv, "uninstall", "--quiet", "--yes", "envector-keys")
     assert not (venv.bin / "pyenvector-keygen").exists()

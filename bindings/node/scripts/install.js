@@ -8,13 +8,18 @@
 //         (`cmake --build build/cmake --target envector_go`; a no-op when it is);
 //       * otherwise: builds the library into native/ with `go build`, with the same
 //         flags as CMakeLists.txt (c-shared, -trimpath, SONAME, version script).
-//   - a packed package (npm pack) carries native/libenvector.so.0 already.
+//   - a packed package (npm pack) carries native/libenvector.so.0 already: nothing is
+//     built, and Go is not needed.
+// `npm install <checkout>/bindings/node` from another project links the folder and
+// installs none of its dependencies: koffi is then missing from the folder (and the
+// program's require, which follows the link, would not find it). In that case its
+// runtime dependencies (koffi, from package-lock.json) are installed into the folder.
 // Ends by loading the library and printing its version.
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { SONAME, NATIVE_DIR, HOW_TO_FIX, repositoryRoot } = require('../lib/locate');
+const { SONAME, NATIVE_DIR, PACKAGE_DIR, HOW_TO_FIX, repositoryRoot } = require('../lib/locate');
 
 function fail(msg) {
   console.error(`envector-keys install: ${msg}`);
@@ -61,7 +66,36 @@ function goBuild(root) {
   }
 }
 
+// koffi as this package's own require() sees it: from a linked folder the project's
+// node_modules are not on that path.
+function hasKoffi() {
+  try {
+    require.resolve('koffi', { paths: [PACKAGE_DIR] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Installs the runtime dependencies into this package's folder, from its lock file,
+// without running install scripts (ours would recurse; koffi's prebuilt binary comes
+// as an optional dependency) and without touching package.json or package-lock.json.
+function installOwnDependencies() {
+  const args = ['install', '--omit=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund'];
+  const npmCli = process.env.npm_execpath;
+  const r = npmCli && npmCli.endsWith('.js')
+    ? run(process.execPath, [npmCli, ...args], { cwd: PACKAGE_DIR })
+    : run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd: PACKAGE_DIR });
+  if (r.missing) fail(`koffi is not installed in ${PACKAGE_DIR} and npm was not found to install it; run \`npm install\` there.`);
+  if (!r.ok) fail(`installing koffi into ${PACKAGE_DIR} failed (status ${r.status}); run \`npm install\` there and see its messages.`);
+  if (!hasKoffi()) fail(`koffi is still not found from ${PACKAGE_DIR} after npm install; run \`npm install\` there.`);
+}
+
 function main() {
+  if (!hasKoffi()) {
+    console.log(`envector-keys install: koffi is not installed in ${PACKAGE_DIR} (installed as a linked folder?); installing the runtime dependencies there`);
+    installOwnDependencies();
+  }
   if (process.env.ENVECTOR_LIB) {
     if (!fs.existsSync(process.env.ENVECTOR_LIB)) fail(`ENVECTOR_LIB=${process.env.ENVECTOR_LIB} does not exist. ${HOW_TO_FIX}`);
     console.log(`envector-keys install: using ENVECTOR_LIB=${process.env.ENVECTOR_LIB}`);

@@ -1,7 +1,10 @@
 'use strict';
 // The package as a user gets it: `npm pack` (which bundles libenvector.so.0), then
 // `npm install` of the tarball into a new project, the README's example run there, and
-// its TypeScript twin type-checked with `tsc --noEmit` against the installed types.
+// its TypeScript twin type-checked with `tsc --noEmit` against the installed types. And
+// `npm install <checkout>/bindings/node` from another project (npm links the folder and
+// installs none of its dependencies: the install script puts koffi there). The tarball
+// of `make dist`, installed with Go off PATH, is tests/dist's.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -83,4 +86,49 @@ test('npm pack, npm install of the tarball in a new project, the example runs an
   // And a mistake is caught by the types: tsc is really checking against index.d.ts.
   fs.writeFileSync(path.join(project, 'quickstart.ts'), "import { KeyGenerator } from 'envector-keys';\nnew KeyGenerator({ keyId: 1 });\n");
   assert.throws(() => run(path.join(project, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.'], project), /quickstart.ts\(2,\d+\): error TS2322/);
+});
+
+// A checkout as a user has it before building: the Go module and the package, no
+// build/ (so the install script builds with go build) and no node_modules.
+function sourceCopy(dest) {
+  const root = path.resolve(PKG, '..', '..');
+  const skip = (src) => /(^|\/)(node_modules|native|testdata|build)$/.test(src) || src.endsWith('_test.go') ||
+    src.endsWith('.native-bundled-by-pack');
+  for (const entry of ['go.mod', 'go.sum', 'capi', 'core', 'internal', 'include', path.join('bindings', 'node')]) {
+    fs.cpSync(path.join(root, entry), path.join(dest, entry), { recursive: true, filter: (src) => !skip(src) });
+  }
+  return dest;
+}
+
+test('npm install <checkout>/bindings/node from another project links it, installs koffi into it, builds the library', { timeout: 300000 }, (t) => {
+  const dir = tempDir(t, 'envector-link-');
+  const checkout = sourceCopy(path.join(dir, 'checkout'));
+  const folder = path.join(checkout, 'bindings', 'node');
+  const lockBefore = fs.readFileSync(path.join(folder, 'package-lock.json'), 'utf8');
+  assert.ok(!fs.existsSync(path.join(folder, 'node_modules')));
+  const project = path.join(dir, 'project');
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'linked', version: '1.0.0', private: true }));
+
+  const out = run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', folder], project);
+  t.diagnostic(out.trim().split('\n').filter((l) => l.includes('envector-keys install')).join(' | '));
+  assert.ok(fs.lstatSync(path.join(project, 'node_modules', 'envector-keys')).isSymbolicLink(), 'npm linked the folder');
+  assert.match(out, /koffi is not installed in .* installing the runtime dependencies there/);
+  assert.match(out, /envector-keys install: go build -buildmode=c-shared/);
+  // koffi went into the folder (what the package's require sees), dev dependencies did
+  // not, and the lock file is as it was.
+  assert.ok(fs.existsSync(path.join(folder, 'node_modules', 'koffi', 'package.json')));
+  assert.ok(!fs.existsSync(path.join(folder, 'node_modules', 'typescript')));
+  assert.equal(fs.readFileSync(path.join(folder, 'package-lock.json'), 'utf8'), lockBefore);
+
+  const script = `
+    const ek = require('envector-keys');
+    const kg = new ek.KeyGenerator({ keyPath: 'keys', keyId: 'linked', preset: 'ip0', evalMode: 'rmp', dimList: [32] });
+    kg.generateKeysSync();
+    const km = new ek.KeyManager({ keyPath: 'keys', keyId: 'linked' });
+    console.log(ek.libraryPath, Object.keys(km.loadSync()).length);
+    km.close();`;
+  const [where, roles] = run(process.execPath, ['-e', script], project).trim().split(' ');
+  assert.equal(where, path.join(fs.realpathSync(folder), 'native', 'libenvector.so.0'));
+  assert.equal(roles, '4');
 });

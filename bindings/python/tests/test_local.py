@@ -370,6 +370,6 @@ def test_key_manager_close_is_idempotent_and_use_after_close_is_a_closed_error(t
 
 
 def test_library_version_path_and_roles() -> None:
-    assert ek.library_version() == "0.1.0"
+    assert ek.library_version() == (Path(__file__).resolve().parents[3] / "VERSION").read_text().strip()
     assert "libenvector.so" in ek.library_path
     assert ek.ROLES == ("SecKey", "EncKey", "EvalKey", "MetadataKey")

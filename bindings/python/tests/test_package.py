@@ -93,6 +93,11 @@ def test_pip_install_in_a_new_venv_then_the_example_and_the_console_script_run(t
     assert "Root-Is-Purelib: false" in where
     tags = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("Tag: ")]
     assert tags and all(t.startswith("py3-none-") and t != "py3-none-any" for t in tags), tags
+    # manylinux_X_Y: glibc X.Y, the newest GLIBC_ symbol version the library needs (setup.py).
+    if shutil.which("readelf"):
+        needs = subprocess.run(["readelf", "-V", "--wide", lines[1]], capture_output=True, text=True).stdout
+        glibc = max((int(a), int(b)) for a, b in re.findall(r"Name: GLIBC_(\d+)\.(\d+)", needs.split("Version needs section", 1)[1]))
+        assert tags == [f"py3-none-manylinux_{glibc[0]}_{glibc[1]}_x86_64"], (tags, glibc)
     site = Path(lines[1]).parent.parent
     assert (site / "py.typed").is_file()
     soname = subprocess.run(["readelf", "-d", lines[1]], capture_output=True).stdout.decode() if shutil.which("readelf") else ""
@@ -108,7 +113,7 @@ def test_pip_install_in_a_new_venv_then_the_example_and_the_console_script_run(t
 
     # The console script: generate sealed with the KEK on standard input, then verify.
     script = str(venv / "bin" / "envector-keygen")
-    assert run([script, "--version"], work).strip() == "envector-keygen 0.1.0"
+    assert run([script, "--version"], work).strip() == f"envector-keygen {(ROOT / 'VERSION').read_text().strip()}"
     kek = kek_file(tmp_path).read_bytes()
     out = run([script, "--key_path", "keys", "--key_id", "cli", *SMALL_CLI, "--seal_mode", "aes", "--seal_key_stdin"], work,
               stdin=kek)
