@@ -734,7 +734,7 @@ func envectorgo_cli_main(argc C.int, argv **C.char) (status C.int) {
 		}
 		args = append(args, C.GoString(p))
 	}
-	return C.int(cli.Main(args, os.Stdin, os.Stdout, os.Stderr))
+	return C.int(cli.MainProg(C.GoString(ptrs[0]), args, os.Stdin, os.Stdout, os.Stderr)) // argv[0] names the program in hints
 }
 
 // storeAndKeyID resolves a store handle and a key id argument, the first two of every

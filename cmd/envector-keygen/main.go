@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.MainProg(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

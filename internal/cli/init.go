@@ -15,6 +15,7 @@ import (
 var initFlags = append(append([]flagSpec{
 	{name: "auto_key_setup", help: "true (default): make, seal and store the key set when the store has none; false: it must exist"},
 	{name: "json", boolean: true, help: "print the result as one JSON object (as envector_init returns it) instead of text"},
+	storeAndServerTimeout,
 }, generateFlags...), endpointInitFlags()...)
 
 // endpointInitFlags are the server flags, --address optional.
@@ -40,6 +41,9 @@ func runInit(e *env, fs *flagSet) error {
 	}
 	if !fs.has("address") {
 		for _, f := range endpointFlags[1:] {
+			if f.name == "timeout" && fs.str("key_store", "local") == "aws" {
+				continue // the AWS store's
+			}
 			if fs.has(f.name) {
 				return usagef("--%s needs --address: it applies to the server the EvalKey is registered with", f.name)
 			}

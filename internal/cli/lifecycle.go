@@ -13,8 +13,6 @@ import (
 
 // The lifecycle commands: state, rotate, reseal.
 
-var quietFlag = flagSpec{name: "quiet", boolean: true, help: "print nothing on success"}
-
 var stateFlags = append(append(append([]flagSpec{
 	{name: "to", help: "the new state: active (from preparing), deactivated (from active) or destroyed (from deactivated: erases the secret keys); without --to, show the state"},
 	{name: "reason", help: "why the state changes (required with --to), recorded in every envelope"},
@@ -85,7 +83,9 @@ func runState(e *env, fs *flagSet) error {
 		if err != nil {
 			return err
 		}
-		printState(e, ks, loc)
+		if !fs.has("quiet") {
+			printState(e, ks, loc)
+		}
 		return nil
 	}
 	if !fs.has("reason") {

@@ -49,6 +49,13 @@ func TestMessagesNeverRepeatLongValues(t *testing.T) {
 		"encrypt-metadata --in":  {"encrypt-metadata", "--key_path", dir, "--key_id", "k", "--in", filepath.Join(dir, long)},
 		"encrypt-metadata --out": {"encrypt-metadata", "--key_path", meta, "--key_id", "m", "--in", in, "--out", filepath.Join(dir, long)},
 		"delete key_id":          {"delete", "--key_path", dir, "--key_id", long},
+		"delete key_path":        {"delete", "--key_path", filepath.Join(dir, long), "--key_id", "k"},
+		"help command":           {"help", long},
+		"second word":            {"server", long},
+		"flag before a word":     {"--" + long, "value"},
+		"flag=value of inspect":  {"inspect", "--" + long + "=v"},
+		"list key_path":          {"list", "--key_path", filepath.Join(dir, long)},
+		"timeout":                {"list", "--key_store", "aws", "--region_name", "us-east-1", "--timeout", long},
 	}
 	for name, args := range cases {
 		var stdout, stderr bytes.Buffer

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/envector-keys/envector-keys/core"
 	"github.com/envector-keys/envector-keys/core/endpoint"
@@ -21,24 +20,29 @@ var endpointFlags = []flagSpec{
 	{name: "token_stdin", boolean: true, help: "read the bearer token from standard input"},
 	{name: "tls", boolean: true, help: "connect with TLS (also chosen by a grpcs:// address)"},
 	{name: "ca_file", help: "PEM certificates to trust for the server's certificate instead of the system's (implies --tls)"},
-	{name: "timeout", help: "how long each call may take, e.g. 10s or 2m (default 30s; a register upload 30m)"},
+	{name: "timeout", help: "how long each call to the server may take, e.g. 10s or 2m (default 30s; a register upload 30m)"},
 }
+
+// storeAndServerTimeout is --timeout of the commands that use a store and a server.
+var storeAndServerTimeout = flagSpec{name: "timeout", help: "how long each call to the server may take, e.g. 10s or 2m (default 30s; a register upload 30m); with --key_store aws also the longest one AWS request may go without progress (default 30s)"}
 
 var registerFlags = append(append(append([]flagSpec{
 	{name: "load", boolean: true, help: "then make it the server's loaded key, as enVector's client does on a single-key init: unload the other loaded keys, load this one; an EvalKey the server holds already (same SHA-256) is not sent again"},
-	quietFlag, versionFlag,
+	quietFlag, versionFlag, storeAndServerTimeout,
 }, commonFlags...), awsFlags...), endpointFlags...)
 
 var serverKeyIDFlag = flagSpec{name: "key_id", help: "the registered key's id"}
 
 var serverListFlags = append([]flagSpec{{name: "help", boolean: true, help: "show this help"}}, endpointFlags...)
 
-var serverKeyFlags = append([]flagSpec{serverKeyIDFlag, {name: "help", boolean: true, help: "show this help"}}, endpointFlags...)
+var serverInfoFlags = append([]flagSpec{serverKeyIDFlag, {name: "help", boolean: true, help: "show this help"}}, endpointFlags...)
+
+var serverKeyFlags = append([]flagSpec{serverKeyIDFlag, {name: "help", boolean: true, help: "show this help"}, quietFlag}, endpointFlags...)
 
 var serverCommands = []command{
 	{"register", "send the EvalKey of a stored key set to an enVector server (register_key): raw key bytes in 1 MiB frames with their SHA-256", registerFlags, runRegister},
 	{"server list", "list the keys registered on an enVector server", serverListFlags, runServerList},
-	{"server info", "describe a key registered on an enVector server: type, preset, eval mode, SHA-256, loaded or not", serverKeyFlags, runServerInfo},
+	{"server info", "describe a key registered on an enVector server: type, preset, eval mode, SHA-256, loaded or not", serverInfoFlags, runServerInfo},
 	{"server load", "load a registered key on an enVector server (for its indexes to use)", serverKeyFlags,
 		serverKeyCommand("server load", "loaded", (*endpoint.Client).Load)},
 	{"server unload", "unload a key on an enVector server; it stays registered", serverKeyFlags,
@@ -70,7 +74,7 @@ func dialEndpoint(e *env, fs *flagSet, cmd string, warned *bool) (*endpoint.Clie
 // The server's warnings go to standard error; warned, if not nil, is set when one came.
 func endpointOptions(e *env, fs *flagSet, cmd string, warned *bool) (endpoint.Options, error) {
 	warn := func(msg string) {
-		fmt.Fprintf(e.stderr, "envector-keygen %s: warning: %s\n", cmd, msg)
+		fmt.Fprintf(e.stderr, "%s %s: warning: %s\n", e.prog, cmd, msg)
 		if warned != nil {
 			*warned = true
 		}
@@ -110,9 +114,9 @@ func endpointOptions(e *env, fs *flagSet, cmd string, warned *bool) (endpoint.Op
 		opts.TLSConfig = cfg
 	}
 	if fs.has("timeout") {
-		d, err := time.ParseDuration(fs.str("timeout", ""))
-		if err != nil || d <= 0 {
-			return opts, usagef("--timeout %q; accepted: a positive duration such as 10s or 2m", fs.str("timeout", ""))
+		d, err := parseTimeout(fs)
+		if err != nil {
+			return opts, err
 		}
 		opts.Timeout, opts.RegisterTimeout = d, d
 	}
@@ -261,7 +265,9 @@ func serverKeyCommand(cmd, done string, call func(*endpoint.Client, context.Cont
 		if err := call(c, e.ctx, id); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Key %q %s on %s\n", id, done, c)
+		if !fs.has("quiet") {
+			fmt.Fprintf(e.stdout, "Key %q %s on %s\n", id, done, c)
+		}
 		return nil
 	}
 }
