@@ -13,9 +13,10 @@ export const ROLES: readonly Role[];
 
 /**
  * enVector's parameter preset: 'ip3' (the default, as enVector's SDK), 'ip2', 'ip1', 'ip0',
- * 'ip' (= ip0), 'qf0' or 'qf1' (= qf0 in enVector; its keys say QF0); any case.
+ * 'ip' (= ip0), 'qf0' or 'qf1' (= qf0 in enVector; its keys say QF0), 'qf' (= qf0); lower
+ * or upper case.
  */
-export type Preset = 'ip3' | 'ip2' | 'ip1' | 'ip0' | 'ip' | 'qf0' | 'qf1' | 'IP3' | 'IP2' | 'IP1' | 'IP0' | 'IP' | 'QF0' | 'QF1' | (string & {});
+export type Preset = 'ip3' | 'ip2' | 'ip1' | 'ip0' | 'ip' | 'qf0' | 'qf1' | 'qf' | 'IP3' | 'IP2' | 'IP1' | 'IP0' | 'IP' | 'QF0' | 'QF1' | 'QF';
 /**
  * The evaluation keys (enVector's eval modes); any case. Left out, the preset's default:
  * 'mm32' with ip3 (so the defaults are ip3 with mm32, as enVector's SDK), 'mm' with ip1
@@ -27,8 +28,11 @@ export type Preset = 'ip3' | 'ip2' | 'ip1' | 'ip0' | 'ip' | 'qf0' | 'qf1' | 'IP3
  * the keys) holds in memory (~12 s, ~5 GB at peak); { preset: 'ip0', evalMode: 'rmp',
  * dimList: [32] } makes a small set (a 4.7 MB EvalKey) in milliseconds.
  */
-export type EvalMode = 'mm32' | 'mm' | 'mms' | 'mms32' | 'rmp' | 'flat' | 'single' | 'MM32' | 'MM' | 'MMS' | 'MMS32' | 'RMP' | 'FLAT' | 'SINGLE' | (string & {});
-/** 'none' (default) or 'aes': seal SecKey and MetadataKey with AES-256-GCM under a KEK. */
+export type EvalMode = 'mm32' | 'mm' | 'mms' | 'mms32' | 'rmp' | 'flat' | 'single' | 'MM32' | 'MM' | 'MMS' | 'MMS32' | 'RMP' | 'FLAT' | 'SINGLE';
+/**
+ * 'none' or 'aes': seal SecKey and MetadataKey with AES-256-GCM under a KEK (kek or
+ * sealKekPath). Left out: 'aes' when a KEK is given, 'none' otherwise.
+ */
 export type SealMode = 'none' | 'aes';
 /** 'local' (default): <keyPath>/<keyId>/*.json; 'aws': S3 + Secrets Manager. */
 export type KeyStore = 'local' | 'aws';
@@ -59,10 +63,14 @@ export interface KeyOptions {
   evalMode?: EvalMode;
   /** Vector dimensions to support: powers of two from 32 to 4096 (default all). */
   dimList?: number[];
-  /** Make a MetadataKey (default true). */
+  /** Make a MetadataKey (default true). true or false only: any other value is an InvalidArgumentError. */
   metadataEncryption?: boolean;
+  /**
+   * Seal the secret keys: 'aes' with kek or sealKekPath. Left out, 'aes' when a KEK is
+   * given, else 'none'. A KEK with 'none', or 'aes' without one, is an InvalidArgumentError.
+   */
   sealMode?: SealMode;
-  /** File holding the KEK of sealMode 'aes': 32 raw bytes, 64 hex or 44 base64 characters (+ one newline). */
+  /** File holding the KEK of sealMode 'aes': 32 raw bytes, 64 hex or 44 base64 characters (+ one newline). Not with kek. */
   sealKekPath?: string;
   /** 64 bytes (Buffer) or 128 hex characters: deterministic keys, for tests only. */
   seed?: Uint8Array | string;
@@ -85,11 +93,25 @@ export interface StoreOptions {
   bucketName?: string;
   /** S3 / Secrets Manager prefix (default 'envector/keys'; '' = none). */
   secretPrefix?: string;
+  /**
+   * keyStore 'aws' only: the longest one AWS request may go without progress, in seconds
+   * (fractions allowed; more than 0, at most 3600; default 30). A request that times out
+   * fails with RemoteStoreError.
+   */
+  awsTimeoutSeconds?: number;
 }
 
 export interface KeyGeneratorOptions extends KeyOptions {
   /** Where generateKeys() writes: <keyPath>/<keyId>/ (default './keys'). */
   keyPath?: string;
+  /**
+   * The KEK itself, in memory (instead of sealKekPath): a Buffer or Uint8Array of 32 raw
+   * bytes, or 64 hex / 44 base64 characters (as bytes or a string). The keys are made
+   * unsealed inside the library, sealed there, and only then returned or written. Your
+   * Buffer is kept by reference, neither copied nor wiped; a string is copied into a
+   * Buffer for each call and wiped after it.
+   */
+  kek?: Uint8Array | string;
 }
 
 /** Makes key sets. Holds no native resource (nothing to close). */
@@ -488,7 +510,7 @@ export function decryptMetadataSync(token: string | Uint8Array, options: Decrypt
 export function decryptMetadataSync(token: string | Uint8Array, options: DecryptMetadataStoreOptions & { asJson: true }): JSONValue;
 export function decryptMetadataSync(token: string | Uint8Array, options: DecryptMetadataStoreOptions): string | JSONValue;
 
-/** The version of the loaded libenvector, e.g. "0.1.0". */
+/** The version of the loaded libenvector, e.g. "0.3.0" (the VERSION file of its checkout). */
 export function libraryVersion(): string;
 /** The library file loaded (or 'libenvector.so.0' when found on the system path). */
 export const libraryPath: string;

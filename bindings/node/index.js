@@ -15,7 +15,7 @@ const {
   decryptMetadata, decryptMetadataSync,
 } = require('./lib/api');
 
-/** The version of the loaded libenvector, e.g. "0.1.0". */
+/** The version of the loaded libenvector, e.g. "0.3.0" (the VERSION file of its checkout). */
 function libraryVersion() {
   return native.fn.envector_version();
 }

@@ -24,6 +24,7 @@ const OPTION_KEYS = Object.freeze({
   regionName: 'region_name',
   bucketName: 'bucket_name',
   secretPrefix: 'secret_prefix',
+  awsTimeoutSeconds: 'aws_timeout_seconds',
   seed: 'seed',
   lifetimeDays: 'lifetime_days',
   // init
@@ -36,28 +37,95 @@ const OPTION_KEYS = Object.freeze({
   registerTimeoutSeconds: 'register_timeout_seconds',
 });
 
-const GENERATOR_OPTIONS = ['keyPath', 'keyId', 'dimList', 'preset', 'evalMode', 'sealMode', 'sealKekPath', 'metadataEncryption', 'seed', 'lifetimeDays'];
-const MANAGER_OPTIONS = ['keyId', 'keyStore', 'keyPath', 'regionName', 'bucketName', 'secretPrefix'];
+const GENERATOR_OPTIONS = ['keyPath', 'keyId', 'dimList', 'preset', 'evalMode', 'sealMode', 'sealKekPath', 'kek', 'metadataEncryption', 'seed', 'lifetimeDays'];
+const MANAGER_OPTIONS = ['keyId', 'keyStore', 'keyPath', 'regionName', 'bucketName', 'secretPrefix', 'awsTimeoutSeconds'];
 const INIT_OPTIONS = [...Object.keys(OPTION_KEYS), 'register', 'token', 'kek'];
 
-function isPlainObject(v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+// The options that are true or false: only a boolean is taken (a string such as 'no' or
+// a number would otherwise mean true, or go to the library as something else).
+const BOOLEAN_OPTIONS = new Set(['metadataEncryption', 'immediate', 'tls', 'autoKeySetup', 'asJson', 'compromised']);
+
+// describe names what a value is, for a message, without showing it (an options
+// argument may be a secret given in the wrong place).
+function describe(v) {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'object') return v.constructor && v.constructor !== Object ? `a ${v.constructor.name}` : 'an object';
+  return `a ${typeof v}`;
 }
 
-// optionsJSON checks the option names (not their values: the library does) and makes
-// the options JSON (with the keys of `extra` added as they are). A Buffer seed becomes
-// hex; undefined means "the default".
-function optionsJSON(who, options, accepted, extra = {}) {
-  if (options === undefined || options === null) options = {};
-  if (!isPlainObject(options)) {
-    throw new InvalidArgumentError(`${who}: options must be an object like {keyId: 'my-index'}, not ${typeof options}`);
+// levenshtein is the edit distance of a and b (option names: a few dozen characters).
+function levenshtein(a, b) {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
   }
+  return prev[b.length];
+}
+
+// didYouMean is the accepted option that name most likely meant (another case, snake_case
+// for camelCase, a typo of a letter or two, the start of the name), or null.
+function didYouMean(name, accepted) {
+  const norm = (s) => s.toLowerCase().replace(/[_-]/g, '');
+  const n = norm(name);
+  if (n.length === 0 || n.length > 64) return null;
+  let best = null;
+  let bestDistance = Infinity;
+  for (const a of accepted) {
+    const an = norm(a);
+    if (an === n) return a;
+    const d = n.length >= 4 && an.startsWith(n) ? 1 : levenshtein(n, an);
+    if (d < bestDistance) {
+      best = a;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= (n.length <= 4 ? 1 : 2) ? best : null;
+}
+
+// checkOptions checks the options argument of `who`: an object (left out: {} unless
+// required), whose every name is among `accepted` (otherwise an InvalidArgumentError
+// naming the nearest accepted one and all of them), and whose true-or-false options are
+// booleans. example shows an options object of `who`. Values the library checks are not
+// checked here. Returns the options, or {} for none.
+function checkOptions(who, opts, accepted, { required = false, example = "{keyId: 'my-index'}" } = {}) {
+  if (opts === undefined && !required) return {};
+  if (opts === undefined) {
+    throw new InvalidArgumentError(`${who}: options are required: an object like ${example}`);
+  }
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || ArrayBuffer.isView(opts) || opts instanceof ArrayBuffer) {
+    const leftOut = required ? '' : ' (or left out)';
+    throw new InvalidArgumentError(`${who}: options must be an object like ${example}${leftOut}, not ${describe(opts)}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (!accepted.includes(k)) {
+      const near = didYouMean(k, accepted);
+      const hint = near ? ` (did you mean ${near}?)` : '';
+      throw new InvalidArgumentError(`${who}: unknown option ${shown(k)}${hint}; accepted: ${accepted.join(', ')}`);
+    }
+    const v = opts[k];
+    if (BOOLEAN_OPTIONS.has(k) && v !== undefined && typeof v !== 'boolean') {
+      const got = typeof v === 'string' || typeof v === 'number' || v === null ? shown(v) : describe(v);
+      throw new InvalidArgumentError(`${who}: ${k} must be true or false, not ${got}`);
+    }
+  }
+  return opts;
+}
+
+// optionsJSON makes the options JSON of the options (checked by checkOptions; their
+// values are checked by the library), with the keys of `extra` added as they are. A
+// Buffer seed becomes hex; undefined means "the default"; options that are not the
+// library's (kek, register, ...) are left out.
+function optionsJSON(who, options, extra = {}) {
   const out = {};
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
   for (const [k, v] of Object.entries(options)) {
-    if (!accepted.includes(k)) {
-      throw new InvalidArgumentError(`${who}: unknown option ${shown(k)}; accepted: ${accepted.join(', ')}`);
-    }
     if (v === undefined || !(k in OPTION_KEYS)) continue;
     out[OPTION_KEYS[k]] = k === 'seed' && v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
   }
@@ -87,7 +155,19 @@ function roleNumbers(who, roles) {
   });
 }
 
-// ---- KEK input (verify) --------------------------------------------------------------
+// ---- KEK input ---------------------------------------------------------------------
+
+const KEK_FORMS = '32 raw bytes, 64 hex characters or 44 base64 characters';
+
+// checkKEK: a KEK given in memory must be a non-empty Buffer, Uint8Array or string (its
+// form is checked by the library). null and undefined are none.
+function checkKEK(who, kek, name = 'kek') {
+  if (kek === undefined || kek === null) return;
+  if (!(kek instanceof Uint8Array) && typeof kek !== 'string') {
+    throw new InvalidArgumentError(`${who}: ${name} must be a Buffer or a string (the KEK: ${KEK_FORMS}), not ${describe(kek)}`);
+  }
+  if (kek.length === 0) throw new InvalidArgumentError(`${who}: ${name} is empty; accepted: ${KEK_FORMS}`);
+}
 
 // kekStep reads the KEK of {kek, sealKekPath} (or the options `names` says) as bytes, or
 // gives null for none. The library parses it (raw, hex or base64 forms); the caller's own
@@ -99,13 +179,14 @@ function kekStep(who, opts, names = ['kek', 'sealKekPath']) {
   if (kek !== undefined && kek !== null && sealKekPath !== undefined && sealKekPath !== null) {
     throw new InvalidArgumentError(`${who}: give ${kekName} or ${pathName}, not both`);
   }
+  checkKEK(who, kek, kekName);
   if (kek !== undefined && kek !== null) {
-    if (kek instanceof Uint8Array) return js({ sync: () => ({ bytes: kek, owned: false }), async: async () => ({ bytes: kek, owned: false }) });
-    if (typeof kek === 'string') return js({ sync: () => ({ bytes: Buffer.from(kek, 'utf8'), owned: true }), async: async () => ({ bytes: Buffer.from(kek, 'utf8'), owned: true }) });
-    throw new InvalidArgumentError(`${who}: ${kekName} must be a Buffer or a string (the KEK: 32 raw bytes, 64 hex characters or 44 base64 characters), not ${typeof kek}`);
+    // A string's bytes in a Buffer of its own (never a pooled slab), wiped after use.
+    const bytes = () => (kek instanceof Uint8Array ? { bytes: kek, owned: false } : { bytes: ownBuffer(kek), owned: true });
+    return js({ sync: bytes, async: async () => bytes() });
   }
   if (sealKekPath !== undefined && sealKekPath !== null) {
-    if (typeof sealKekPath !== 'string') throw new InvalidArgumentError(`${who}: ${pathName} must be a string`);
+    if (typeof sealKekPath !== 'string') throw new InvalidArgumentError(`${who}: ${pathName} must be a string (a file path), not ${describe(sealKekPath)}`);
     const wrap = (e) => {
       const cls = e.code === 'ENOENT' ? NotFoundError : InvalidArgumentError;
       return new cls(`${who}: cannot read the KEK file ${shownText(sealKekPath)}: ${shownText(e.message)}`, { cause: e });
@@ -132,6 +213,14 @@ function kekStep(who, opts, names = ['kek', 'sealKekPath']) {
 
 function wipeKEK(k) {
   if (k && k.owned) k.bytes.fill(0);
+}
+
+// ownBuffer is the UTF-8 bytes of text in a Buffer of its own: Buffer.from(string) may
+// return a slice of a shared pool, which wiping would not reach alone.
+function ownBuffer(text) {
+  const b = Buffer.alloc(Buffer.byteLength(text, 'utf8'));
+  b.write(text, 'utf8');
+  return b;
 }
 
 // ---- metadata input and output -------------------------------------------------------
@@ -207,18 +296,6 @@ function metadataResult(who, buf, asJson) {
   }
 }
 
-function checkOptions(who, opts, accepted) {
-  if (opts === undefined || opts === null) return {};
-  if (!isPlainObject(opts)) throw new InvalidArgumentError(`${who}: options must be an object, not ${typeof opts}`);
-  for (const k of Object.keys(opts)) {
-    if (!accepted.includes(k)) throw new InvalidArgumentError(`${who}: unknown option ${shown(k)}; accepted: ${accepted.join(', ')}`);
-  }
-  if (opts.asJson !== undefined && typeof opts.asJson !== 'boolean') {
-    throw new InvalidArgumentError(`${who}: asJson must be true or false`);
-  }
-  return opts;
-}
-
 // withMetadataKey loads only the MetadataKey of keyId from st, unseals it with kek (a
 // Buffer, or null) when it is sealed, and runs use(handle), a generator of steps.
 function* withMetadataKey(who, st, keyId, kek, use) {
@@ -229,7 +306,8 @@ function* withMetadataKey(who, st, keyId, kek, use) {
       const found = [0];
       const x = yield soft(call('envector_store_exists', st, keyId, found));
       if (x === 0 && found[0] === 1) {
-        throw new NotFoundError(`${who}: key set ${shown(keyId)} has no MetadataKey (it was made with metadataEncryption: false): ${r.message}`, { cause: r });
+        const detail = r.message.startsWith(`${who}: `) ? r.message.slice(who.length + 2) : r.message;
+        throw new NotFoundError(`${who}: key set ${shown(keyId)} has no MetadataKey (it was made with metadataEncryption: false): ${detail}`, { cause: r });
       }
     }
     throw r;
@@ -275,6 +353,27 @@ const finalizer = new FinalizationRegistry(({ name, handle }) => detach(name, ha
 // The KeyManager method behind encryptMetadata and decryptMetadata (not exported).
 const METADATA = Symbol('metadata');
 
+// sealModeOf is the sealMode KeyGenerator and init give the library: sealMode as given,
+// or, left out, 'aes' when a KEK is given (kek or sealKekPath) and the library's default
+// ('none') otherwise. A KEK with sealMode 'none', and 'aes' without a KEK, are refused
+// here, naming this package's options; other values go to the library, which names what
+// it accepts.
+function sealModeOf(who, sealMode, kek, sealKekPath) {
+  const given = (v) => v !== undefined && v !== null;
+  if (given(kek) && given(sealKekPath)) throw new InvalidArgumentError(`${who}: give kek or sealKekPath, not both`);
+  const hasKek = given(kek) || given(sealKekPath);
+  if (!given(sealMode)) return hasKek ? 'aes' : undefined;
+  const mode = typeof sealMode === 'string' ? sealMode.toLowerCase() : null;
+  if (mode === 'aes' && !hasKek) {
+    throw new InvalidArgumentError(`${who}: sealMode 'aes' needs the KEK: give kek (the KEK itself, a Buffer, Uint8Array or string: ${KEK_FORMS}) or sealKekPath (the file holding it)`);
+  }
+  if (mode === 'none' && hasKek) {
+    const name = given(kek) ? 'kek' : 'sealKekPath';
+    throw new InvalidArgumentError(`${who}: sealMode is 'none' but ${name} is given: give sealMode 'aes' (or leave sealMode out) to seal under that KEK, or leave ${name} out`);
+  }
+  return sealMode;
+}
+
 // ---- KeyGenerator --------------------------------------------------------------------
 
 /**
@@ -291,55 +390,98 @@ const METADATA = Symbol('metadata');
  * dimList: [32] } makes a small set in milliseconds. lifetimeDays: how long the keys are
  * usable (expiresAt), in days, fractions allowed (1/24 is an hour); accepted 1 hour to
  * 100 years; default 1825 (5 years, as enVector).
+ *
+ * Sealing: sealMode 'aes' seals SecKey and MetadataKey under a KEK given as kek (the KEK
+ * itself: a Buffer, Uint8Array or string; 32 raw bytes, 64 hex or 44 base64 characters)
+ * or as sealKekPath (a file holding it), not both. A KEK without sealMode means 'aes'; a
+ * KEK with sealMode 'none', or 'aes' without one, is an InvalidArgumentError. With kek
+ * the keys are made in memory, sealed by the library (envector_seal), and only then
+ * returned or written. The KeyGenerator keeps a reference to kek; a string is copied
+ * into a Buffer for each call and wiped after it; your Buffer is neither copied nor wiped.
  */
 class KeyGenerator {
   #json;
+  #kek;
 
-  constructor(options = {}) {
-    this.#json = optionsJSON('KeyGenerator', options, GENERATOR_OPTIONS);
-    requireKeyId('KeyGenerator', options.keyId);
-    this.keyId = options.keyId;
-    this.keyPath = options.keyPath;
+  constructor(options) {
+    const who = 'KeyGenerator';
+    const opts = checkOptions(who, options, GENERATOR_OPTIONS, { required: true, example: "{keyId: 'my-index'}" });
+    requireKeyId(who, opts.keyId);
+    checkKEK(who, opts.kek);
+    const sealMode = sealModeOf(who, opts.sealMode, opts.kek, opts.sealKekPath);
+    this.#kek = opts.kek ?? null;
+    // With kek the library makes the keys unsealed, then seals them (envector_seal).
+    // (a sealMode other than 'aes' goes to the library, which refuses it)
+    const sealed = this.#kek !== null && String(sealMode).toLowerCase() === 'aes';
+    this.#json = optionsJSON(who, { ...opts, sealMode: sealed ? 'none' : sealMode });
+    this.keyId = opts.keyId;
+    this.keyPath = opts.keyPath;
+  }
+
+  #run(sync, name, toStore) {
+    const who = `KeyGenerator.${name}${sync ? 'Sync' : ''}`;
+    const json = this.#json;
+    const kek = this.#kek === null ? null : kekStep(who, { kek: this.#kek });
+    const op = (function* generate() {
+      const k = kek ? yield kek : null;
+      try {
+        const bytes = k ? k.bytes : null;
+        return toStore ? yield* ops.generateToStore(json, bytes) : yield* ops.generateStream(json, bytes);
+      } finally {
+        wipeKEK(k);
+      }
+    })();
+    return sync ? runSync(op, who) : runAsync(op, who);
   }
 
   /** Generates the key set and saves it in <keyPath>/<keyId>/ (never overwriting). */
   async generateKeys() {
-    await runAsync(ops.generateToStore(this.#json));
+    await this.#run(false, 'generateKeys', true);
   }
 
   /** generateKeys(), blocking the calling thread. */
   generateKeysSync() {
-    runSync(ops.generateToStore(this.#json));
+    this.#run(true, 'generateKeys', true);
   }
 
   /** Generates the key set in memory: {secBlob, encBlob, evalBlob, metadataBlob}. */
   async generateKeysStream() {
-    return runAsync(ops.generateStream(this.#json));
+    return this.#run(false, 'generateKeysStream', false);
   }
 
   /** generateKeysStream(), blocking the calling thread. */
   generateKeysStreamSync() {
-    return runSync(ops.generateStream(this.#json));
+    return this.#run(true, 'generateKeysStream', false);
   }
 }
 
 // ---- KeyManager ----------------------------------------------------------------------
 
+const SAVE_OPTIONS = ['keyId'];
+const LOAD_OPTIONS = ['keyId', 'roles'];
+const DELETE_OPTIONS = ['keyId', 'immediate'];
+const VERIFY_OPTIONS = ['keyId', 'kek', 'sealKekPath'];
+
 /**
  * A key store (local directory or AWS) and, optionally, the key id it works on. The
  * store is opened on first use (so AWS_* variables set before then are seen) and closed
- * by close().
+ * by close(). keyStore 'aws' takes regionName (required), bucketName, secretPrefix and
+ * awsTimeoutSeconds: the longest one AWS request may go without progress before it fails
+ * with RemoteStoreError (seconds, fractions allowed, more than 0 and at most 3600;
+ * default 30).
  */
 class KeyManager {
   #json;
   #store = null;
   #closed = false;
 
-  constructor(options = {}) {
-    this.#json = optionsJSON('KeyManager', options, MANAGER_OPTIONS);
-    if (options.keyId !== undefined && options.keyId !== null) requireKeyId('KeyManager', options.keyId);
-    this.keyId = options.keyId ?? null;
-    this.keyStore = options.keyStore ?? 'local';
+  constructor(options) {
+    const who = 'KeyManager';
+    const opts = checkOptions(who, options, MANAGER_OPTIONS, { example: "{keyPath: './keys', keyId: 'my-index'}" });
+    if (opts.keyId !== undefined && opts.keyId !== null) requireKeyId(who, opts.keyId);
+    this.#json = optionsJSON(who, opts);
+    this.keyId = opts.keyId ?? null;
+    this.keyStore = opts.keyStore ?? 'local';
   }
 
   /** Whether close() was called. */
@@ -347,8 +489,9 @@ class KeyManager {
     return this.#closed;
   }
 
+  // who: the method called, e.g. 'KeyManager.load' or 'KeyManager.loadSync'.
   #check(who) {
-    if (this.#closed) throw new ClosedError(`KeyManager.${who}: the KeyManager is closed`);
+    if (this.#closed) throw new ClosedError(`${who}: the KeyManager is closed`);
   }
 
   // #handle opens the store on first use; every operation starts with it.
@@ -367,7 +510,7 @@ class KeyManager {
   }
 
   #keyId(who, opts) {
-    return requireKeyId(`KeyManager.${who}`, opts && opts.keyId !== undefined ? opts.keyId : this.keyId);
+    return requireKeyId(who, opts && opts.keyId !== undefined ? opts.keyId : this.keyId);
   }
 
   // #op runs body(store). Once close() is called, an operation under way makes no
@@ -381,7 +524,7 @@ class KeyManager {
       const r = threw ? it.throw(input) : it.next(input);
       if (r.done) return r.value;
       if (this.#closed && !r.value.release) {
-        input = new ClosedError(`KeyManager.${who}: the KeyManager was closed during the operation`);
+        input = new ClosedError(`${who}: the KeyManager was closed during the operation`);
         threw = true;
         continue;
       }
@@ -396,69 +539,83 @@ class KeyManager {
   }
 
   #run(sync, who, body) {
-    if (sync) return runSync(this.#op(who, body));
-    return runAsync(this.#op(who, body));
+    if (sync) return runSync(this.#op(who, body), who);
+    return runAsync(this.#op(who, body), who);
   }
 
   /** Opens the store now (otherwise the first operation does). */
   async open() {
-    await runAsync(this.#handle('open'));
+    await runAsync(this.#handle('KeyManager.open'), 'KeyManager.open');
     return this;
   }
 
   openSync() {
-    runSync(this.#handle('open'));
+    runSync(this.#handle('KeyManager.openSync'), 'KeyManager.openSync');
     return this;
   }
 
-  #save(sync, keys, opts) {
-    const keyId = this.#keyId('save', opts);
-    if (!keys || typeof keys !== 'object') throw new InvalidArgumentError('KeyManager.save: keys must be {secBlob, encBlob, evalBlob, metadataBlob} Buffers');
-    return this.#run(sync, 'save', (st) => ops.save(st, keyId, keys));
+  #save(sync, keys, options) {
+    const who = sync ? 'KeyManager.saveSync' : 'KeyManager.save';
+    const opts = checkOptions(who, options, SAVE_OPTIONS);
+    const keyId = this.#keyId(who, opts);
+    if (keys === null || typeof keys !== 'object' || Array.isArray(keys) || ArrayBuffer.isView(keys)) {
+      throw new InvalidArgumentError(`${who}: keys must be an object {secBlob, encBlob, evalBlob, metadataBlob} of Buffers (what generateKeysStream() or load() return), not ${describe(keys)}`);
+    }
+    const unknown = Object.keys(keys).find((k) => !ops.BLOB_KEYS.includes(k));
+    if (unknown !== undefined) {
+      const near = didYouMean(unknown, ops.BLOB_KEYS);
+      throw new InvalidArgumentError(`${who}: unknown key ${shown(unknown)} in keys${near ? ` (did you mean ${near}?)` : ''}; accepted: ${ops.BLOB_KEYS.join(', ')}`);
+    }
+    return this.#run(sync, who, (st) => ops.save(st, keyId, keys, who));
   }
 
   /** Saves a key set ({secBlob, encBlob, evalBlob, metadataBlob}), all or nothing, never overwriting. */
-  async save(keys, opts) {
-    return this.#save(false, keys, opts);
+  async save(keys, options) {
+    return this.#save(false, keys, options);
   }
 
-  saveSync(keys, opts) {
-    return this.#save(true, keys, opts);
+  saveSync(keys, options) {
+    return this.#save(true, keys, options);
   }
 
-  #load(sync, opts) {
-    const keyId = this.#keyId('load', opts);
-    const roles = roleNumbers('KeyManager.load', opts && opts.roles);
-    return this.#run(sync, 'load', (st) => ops.load(st, keyId, roles));
+  #load(sync, options) {
+    const who = sync ? 'KeyManager.loadSync' : 'KeyManager.load';
+    const opts = checkOptions(who, options, LOAD_OPTIONS);
+    const keyId = this.#keyId(who, opts);
+    const roles = roleNumbers(who, opts.roles);
+    return this.#run(sync, who, (st) => ops.load(st, keyId, roles));
   }
 
-  /** Loads the key set (every role present, or opts.roles), each envelope checked. */
-  async load(opts) {
-    return this.#load(false, opts);
+  /** Loads the key set (every role present, or options.roles), each envelope checked. */
+  async load(options) {
+    return this.#load(false, options);
   }
 
-  loadSync(opts) {
-    return this.#load(true, opts);
+  loadSync(options) {
+    return this.#load(true, options);
   }
 
-  #delete(sync, opts) {
-    const keyId = this.#keyId('delete', opts);
-    const flags = opts && opts.immediate ? DELETE_IMMEDIATE : 0;
-    return this.#run(sync, 'delete', (st) => ops.remove(st, keyId, flags));
+  #delete(sync, options) {
+    const who = sync ? 'KeyManager.deleteSync' : 'KeyManager.delete';
+    const opts = checkOptions(who, options, DELETE_OPTIONS);
+    const keyId = this.#keyId(who, opts);
+    const flags = opts.immediate === true ? DELETE_IMMEDIATE : 0;
+    return this.#run(sync, who, (st) => ops.remove(st, keyId, flags));
   }
 
   /** Deletes the key set; {immediate: true} deletes AWS secrets without a recovery window. */
-  async delete(opts) {
-    return this.#delete(false, opts);
+  async delete(options) {
+    return this.#delete(false, options);
   }
 
-  deleteSync(opts) {
-    return this.#delete(true, opts);
+  deleteSync(options) {
+    return this.#delete(true, options);
   }
 
   #verifyKeyId(sync, keyId) {
-    const id = this.#keyId('verifyKeyId', { keyId: keyId === undefined ? this.keyId : keyId });
-    return this.#run(sync, 'verifyKeyId', (st) => ops.exists(st, id));
+    const who = sync ? 'KeyManager.verifyKeyIdSync' : 'KeyManager.verifyKeyId';
+    const id = requireKeyId(who, keyId === undefined ? this.keyId : keyId);
+    return this.#run(sync, who, (st) => ops.exists(st, id));
   }
 
   /** Whether the store holds a complete key set (SecKey, EncKey and EvalKey) under keyId. */
@@ -472,17 +629,19 @@ class KeyManager {
 
   /** The key ids in the store, sorted. */
   async listKeys() {
-    return this.#run(false, 'listKeys', (st) => ops.list(st));
+    return this.#run(false, 'KeyManager.listKeys', (st) => ops.list(st));
   }
 
   listKeysSync() {
-    return this.#run(true, 'listKeys', (st) => ops.list(st));
+    return this.#run(true, 'KeyManager.listKeysSync', (st) => ops.list(st));
   }
 
-  #verify(sync, opts = {}) {
-    const keyId = this.#keyId('verify', opts);
-    const kek = kekStep('KeyManager.verify', opts);
-    return this.#run(sync, 'verify', function* verifyBody(st) {
+  #verify(sync, options) {
+    const who = sync ? 'KeyManager.verifySync' : 'KeyManager.verify';
+    const opts = checkOptions(who, options, VERIFY_OPTIONS);
+    const keyId = this.#keyId(who, opts);
+    const kek = kekStep(who, opts);
+    return this.#run(sync, who, function* verifyBody(st) {
       const k = kek ? yield kek : null;
       try {
         yield* ops.verify(st, keyId, k ? k.bytes : null);
@@ -499,12 +658,12 @@ class KeyManager {
    * KEK: {sealKekPath} or {kek}. Resolves true, or rejects (CorruptDataError,
    * AuthenticationError, ...).
    */
-  async verify(opts) {
-    return this.#verify(false, opts);
+  async verify(options) {
+    return this.#verify(false, options);
   }
 
-  verifySync(opts) {
-    return this.#verify(true, opts);
+  verifySync(options) {
+    return this.#verify(true, options);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
@@ -512,9 +671,9 @@ class KeyManager {
   #state(sync, options) {
     const who = sync ? 'KeyManager.stateSync' : 'KeyManager.state';
     const opts = checkOptions(who, options, STATE_OPTIONS);
-    const keyId = this.#keyId('state', opts);
+    const keyId = this.#keyId(who, opts);
     const version = versionNumber(who, opts.version ?? 0);
-    return this.#run(sync, 'state', (st) => ops.stateAt(st, keyId, version));
+    return this.#run(sync, who, (st) => ops.stateAt(st, keyId, version));
   }
 
   /**
@@ -532,10 +691,7 @@ class KeyManager {
   #setState(sync, to, reason, options) {
     const who = sync ? 'KeyManager.setStateSync' : 'KeyManager.setState';
     const opts = checkOptions(who, options, SET_STATE_OPTIONS);
-    const keyId = this.#keyId('setState', opts);
-    if (opts.compromised !== undefined && typeof opts.compromised !== 'boolean') {
-      throw new InvalidArgumentError(`${who}: compromised must be true or false`);
-    }
+    const keyId = this.#keyId(who, opts);
     let change;
     try {
       change = JSON.stringify({ to, reason, compromised: opts.compromised ?? false });
@@ -543,7 +699,7 @@ class KeyManager {
       throw new InvalidArgumentError(`${who}: the change cannot be written as JSON: ${shownText(e.message)}`, { cause: e });
     }
     const kek = kekStep(who, opts);
-    return this.#run(sync, 'setState', function* setStateBody(st) {
+    return this.#run(sync, who, function* setStateBody(st) {
       const k = kek ? yield kek : null;
       try {
         return yield* ops.setState(st, keyId, change, k ? k.bytes : null);
@@ -572,12 +728,12 @@ class KeyManager {
 
   #reseal(sync, options) {
     const who = sync ? 'KeyManager.resealSync' : 'KeyManager.reseal';
-    const opts = checkOptions(who, options, RESEAL_OPTIONS);
-    const keyId = this.#keyId('reseal', opts);
+    const opts = checkOptions(who, options, RESEAL_OPTIONS, { example: '{newKek: <Buffer>}' });
+    const keyId = this.#keyId(who, opts);
     const newKek = kekStep(who, opts, ['newKek', 'newSealKekPath']);
     if (!newKek) throw new InvalidArgumentError(`${who}: the new KEK is required: newKek or newSealKekPath`);
     const kek = kekStep(who, opts);
-    return this.#run(sync, 'reseal', function* resealBody(st) {
+    return this.#run(sync, who, function* resealBody(st) {
       const n = yield newKek;
       let k = null;
       try {
@@ -607,11 +763,11 @@ class KeyManager {
   #rotate(sync, options) {
     const who = sync ? 'KeyManager.rotateSync' : 'KeyManager.rotate';
     const opts = checkOptions(who, options, ROTATE_OPTIONS);
-    const keyId = this.#keyId('rotate', opts);
+    const keyId = this.#keyId(who, opts);
     const { kek: _k, sealKekPath: _p, keyId: _i, reason, ...gen } = opts;
-    const json = optionsJSON(who, gen, ROTATE_OPTIONS, { reason });
+    const json = optionsJSON(who, gen, { reason });
     const kek = kekStep(who, opts);
-    return this.#run(sync, 'rotate', function* rotateBody(st) {
+    return this.#run(sync, who, function* rotateBody(st) {
       const k = kek ? yield kek : null;
       try {
         return yield* ops.rotate(st, keyId, json, k ? k.bytes : null);
@@ -639,10 +795,10 @@ class KeyManager {
   #loadVersion(sync, version, options) {
     const who = sync ? 'KeyManager.loadVersionSync' : 'KeyManager.loadVersion';
     const opts = checkOptions(who, options, LOAD_VERSION_OPTIONS);
-    const keyId = this.#keyId('loadVersion', opts);
+    const keyId = this.#keyId(who, opts);
     const v = versionNumber(who, version);
     const roles = roleNumbers(who, opts.roles);
-    return this.#run(sync, 'loadVersion', (st) => ops.loadVersion(st, keyId, v, roles));
+    return this.#run(sync, who, (st) => ops.loadVersion(st, keyId, v, roles));
   }
 
   /**
@@ -664,23 +820,22 @@ class KeyManager {
    * versions: the earlier versions kept by rotate(), oldest first).
    */
   async listSets() {
-    return this.#run(false, 'listSets', (st) => ops.listSets(st));
+    return this.#run(false, 'KeyManager.listSets', (st) => ops.listSets(st));
   }
 
   listSetsSync() {
-    return this.#run(true, 'listSets', (st) => ops.listSets(st));
+    return this.#run(true, 'KeyManager.listSetsSync', (st) => ops.listSets(st));
   }
 
   // [METADATA] is encryptMetadata / decryptMetadata (decrypt true), for the methods and
-  // the module functions; who names the caller in messages.
-  [METADATA](sync, who, decrypt, input, options) {
-    const opts = checkOptions(who, options, decrypt ? DECRYPT_OPTIONS : METADATA_OPTIONS);
-    this.#check(who.replace(/^KeyManager\./, ''));
+  // the module functions; who names the caller in messages; opts are checked.
+  [METADATA](sync, who, decrypt, input, opts) {
+    this.#check(who);
     const keyId = requireKeyId(who, opts.keyId !== undefined ? opts.keyId : this.keyId);
     const data = decrypt ? tokenString(who, input) : metadataBytes(who, input);
     const aad = aadBytes(who, opts.aad);
     const kek = kekStep(who, opts);
-    return this.#run(sync, who.replace(/^KeyManager\./, ''), function* metadataBody(st) {
+    return this.#run(sync, who, function* metadataBody(st) {
       const k = kek ? yield kek : null;
       try {
         if (!decrypt) return yield* withMetadataKey(who, st, keyId, k && k.bytes, (ks) => ops.metadataEncrypt(ks, data, aad));
@@ -696,17 +851,23 @@ class KeyManager {
     });
   }
 
+  #metadata(sync, decrypt, input, options) {
+    const who = `KeyManager.${decrypt ? 'decrypt' : 'encrypt'}Metadata${sync ? 'Sync' : ''}`;
+    const opts = checkOptions(who, options, decrypt ? DECRYPT_OPTIONS : METADATA_OPTIONS);
+    return this[METADATA](sync, who, decrypt, input, opts);
+  }
+
   /**
    * Encrypts one metadata value with the key set's MetadataKey and resolves to enVector's
    * token (standard base64 text). Only the MetadataKey is loaded; a sealed one needs its
    * KEK ({sealKekPath} or {kek}). See encryptMetadata().
    */
   async encryptMetadata(metadata, options) {
-    return this[METADATA](false, 'KeyManager.encryptMetadata', false, metadata, options);
+    return this.#metadata(false, false, metadata, options);
   }
 
   encryptMetadataSync(metadata, options) {
-    return this[METADATA](true, 'KeyManager.encryptMetadataSync', false, metadata, options);
+    return this.#metadata(true, false, metadata, options);
   }
 
   /**
@@ -714,11 +875,11 @@ class KeyManager {
    * with {asJson: true} to the JSON value it holds. See decryptMetadata().
    */
   async decryptMetadata(token, options) {
-    return this[METADATA](false, 'KeyManager.decryptMetadata', true, token, options);
+    return this.#metadata(false, true, token, options);
   }
 
   decryptMetadataSync(token, options) {
-    return this[METADATA](true, 'KeyManager.decryptMetadataSync', true, token, options);
+    return this.#metadata(true, true, token, options);
   }
 
   /**
@@ -745,7 +906,7 @@ class KeyManager {
 
 // The key settings a register callback is told about (those given, never the seed).
 const KEY_SETTINGS = ['keyId', 'preset', 'evalMode', 'dimList', 'metadataEncryption', 'sealMode', 'sealKekPath', 'keyStore', 'keyPath',
-  'regionName', 'bucketName', 'secretPrefix', 'lifetimeDays'];
+  'regionName', 'bucketName', 'secretPrefix', 'awsTimeoutSeconds', 'lifetimeDays'];
 
 function registerInfo(options) {
   const info = {};
@@ -858,30 +1019,27 @@ function* initOp(sync, who, json, storeJSON, options) {
 }
 
 // initCall checks the options and runs the init flow, synchronously or not.
-function initCall(sync, who, options = {}) {
-  const json = optionsJSON(who, options, INIT_OPTIONS);
-  requireKeyId(who, options.keyId);
-  if (options.register !== undefined && options.register !== null && typeof options.register !== 'function') {
+function initCall(sync, who, options) {
+  const opts = checkOptions(who, options, INIT_OPTIONS, { required: true, example: "{keyId: 'my-index'}" });
+  requireKeyId(who, opts.keyId);
+  if (opts.register !== undefined && opts.register !== null && typeof opts.register !== 'function') {
     throw new InvalidArgumentError(`${who}: register must be a function (keyId, evalKey, info) => void | Promise<void>`);
   }
-  if (options.autoKeySetup !== undefined && typeof options.autoKeySetup !== 'boolean') {
-    throw new InvalidArgumentError(`${who}: autoKeySetup must be true or false`);
-  }
-  if (options.register && options.address !== undefined && options.address !== null) {
+  if (opts.register && opts.address !== undefined && opts.address !== null) {
     throw new InvalidArgumentError(`${who}: give address (the library registers the EvalKey with that server) or register (your own callback), not both`);
   }
-  if (options.tls !== undefined && options.tls !== null && typeof options.tls !== 'boolean') {
-    throw new InvalidArgumentError(`${who}: tls must be true or false`);
-  }
-  const token = options.token;
+  const token = opts.token;
   if (token !== undefined && token !== null && (typeof token !== 'string' || token.includes('\0'))) {
     throw new InvalidArgumentError(`${who}: token must be a string (the server's bearer token: 1 to 4096 visible ASCII characters)`);
   }
+  checkKEK(who, opts.kek);
+  const settings = { ...opts, sealMode: sealModeOf(who, opts.sealMode, opts.kek, opts.sealKekPath) };
+  const json = optionsJSON(who, settings);
   const storeOpts = {};
-  for (const k of MANAGER_OPTIONS) if (k !== 'keyId' && options[k] !== undefined) storeOpts[k] = options[k];
-  const storeJSON = optionsJSON(who, storeOpts, MANAGER_OPTIONS);
-  const op = initOp(sync, who, json, storeJSON, options);
-  return sync ? runSync(op) : runAsync(op);
+  for (const k of MANAGER_OPTIONS) if (k !== 'keyId' && opts[k] !== undefined) storeOpts[k] = opts[k];
+  const storeJSON = optionsJSON(who, storeOpts);
+  const op = initOp(sync, who, json, storeJSON, settings);
+  return sync ? runSync(op, who) : runAsync(op, who);
 }
 
 /**
@@ -892,22 +1050,22 @@ function initCall(sync, who, options = {}) {
  * other keys unloaded, this one loaded). register(keyId, evalKey, info), instead of
  * address, is called after a new key set was saved. See index.d.ts.
  */
-async function init(options = {}) {
+async function init(options) {
   return initCall(false, 'init', options);
 }
 
 /** init(), blocking the calling thread (register, if given, must not return a Promise). */
-function initSync(options = {}) {
+function initSync(options) {
   return initCall(true, 'initSync', options);
 }
 
 /** init() under the enVector SDK's other name: the same options and behaviour. */
-async function initIndexConfig(options = {}) {
+async function initIndexConfig(options) {
   return initCall(false, 'initIndexConfig', options);
 }
 
 /** initSync() under the enVector SDK's other name. */
-function initIndexConfigSync(options = {}) {
+function initIndexConfigSync(options) {
   return initCall(true, 'initIndexConfigSync', options);
 }
 
@@ -916,8 +1074,8 @@ function initIndexConfigSync(options = {}) {
 // metadataCall runs a KeyManager's [METADATA] for a module function: the store options
 // make a KeyManager used for this one call.
 function metadataCall(sync, who, decrypt, input, options) {
-  const accepted = [...MANAGER_OPTIONS, ...(decrypt ? DECRYPT_OPTIONS : METADATA_OPTIONS)];
-  const opts = checkOptions(who, options, accepted);
+  const accepted = [...new Set([...MANAGER_OPTIONS, ...(decrypt ? DECRYPT_OPTIONS : METADATA_OPTIONS)])];
+  const opts = checkOptions(who, options, accepted, { required: true, example: "{keyPath: './keys', keyId: 'my-index'}" });
   const storeOpts = {};
   const own = {};
   for (const [k, v] of Object.entries(opts)) {

@@ -55,19 +55,57 @@ function* blobsAndSealed(ks) {
   return { keys, sealed: sealed[0] === 1 };
 }
 
-// generateStream: a new key set in memory, as envelopes.
-function* generateStream(optionsJSON) {
+// seal: a new key set handle, ks with its secret keys sealed under kek (a Buffer).
+function* seal(ks, kek) {
+  const out = [null];
+  yield call('envector_seal', ks, kek, kek.length, out);
+  return out[0];
+}
+
+// generateStream: a new key set in memory, as envelopes; with kek (a Buffer), its secret
+// keys sealed under kek (envector_seal) before they leave the library.
+function* generateStream(optionsJSON, kek = null) {
   const ks = yield* keygen(optionsJSON);
   try {
-    return yield* blobs(ks);
+    if (!kek) return yield* blobs(ks);
+    const sealed = yield* seal(ks, kek);
+    try {
+      return yield* blobs(sealed);
+    } finally {
+      yield release('envector_keyset_free', sealed);
+    }
   } finally {
     yield release('envector_keyset_free', ks);
   }
 }
 
-// generateToStore: a new key set saved in the store the same options name. Nothing is
-// written unless generation succeeded; the store writes all or nothing.
-function* generateToStore(optionsJSON) {
+// generateSealedToStore: a new key set, sealed under kek (a Buffer), saved in the store
+// the same options name. The store is opened only once sealing succeeded: nothing is
+// written before; the store writes all or nothing.
+function* generateSealedToStore(optionsJSON, kek) {
+  const ks = yield* keygen(optionsJSON);
+  try {
+    const sealed = yield* seal(ks, kek);
+    try {
+      const st = yield* storeOpen(optionsJSON);
+      try {
+        yield call('envector_store_save', st, sealed);
+      } finally {
+        yield release('envector_store_free', st);
+      }
+    } finally {
+      yield release('envector_keyset_free', sealed);
+    }
+  } finally {
+    yield release('envector_keyset_free', ks);
+  }
+}
+
+// generateToStore: a new key set saved in the store the same options name (sealed under
+// kek first, when given). Nothing is written unless generation succeeded; the store
+// writes all or nothing.
+function* generateToStore(optionsJSON, kek = null) {
+  if (kek) return yield* generateSealedToStore(optionsJSON, kek);
   const ks = [null];
   const st = [null];
   const [kr, sr] = yield [call('envector_keygen', optionsJSON, ks), call('envector_store_open', optionsJSON, st)];
@@ -81,29 +119,30 @@ function* generateToStore(optionsJSON) {
   }
 }
 
-// fromBlobs: a key set handle from KeyBlobs (every envelope checked by the library).
-function* fromBlobs(keyId, keys) {
+// fromBlobs: a key set handle from KeyBlobs (every envelope checked by the library); who
+// names the method called in messages.
+function* fromBlobs(keyId, keys, who = 'fromBlobs') {
   const roles = [];
   const bufs = [];
   BLOB_KEYS.forEach((k, i) => {
     const b = keys[k];
     if (b === undefined || b === null) return;
     if (!(b instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`${k} must be a Buffer or Uint8Array (the envelope bytes), not ${typeof b}`);
+      throw new InvalidArgumentError(`${who}: ${k} must be a Buffer or Uint8Array (the envelope bytes), not ${typeof b}`);
     }
     roles.push(i);
     bufs.push(b);
   });
   if (roles.length === 0) {
-    throw new InvalidArgumentError(`no key blob given; expected some of ${BLOB_KEYS.join(', ')}`);
+    throw new InvalidArgumentError(`${who}: no key blob given; expected some of ${BLOB_KEYS.join(', ')}`);
   }
   const out = [null];
   yield call('envector_keyset_from_blobs', keyId, Int32Array.from(roles), bufs, bufs.map((b) => b.length), roles.length, out);
   return out[0];
 }
 
-function* save(st, keyId, keys) {
-  const ks = yield* fromBlobs(keyId, keys);
+function* save(st, keyId, keys, who) {
+  const ks = yield* fromBlobs(keyId, keys, who);
   try {
     yield call('envector_store_save', st, ks);
   } finally {
@@ -287,6 +326,7 @@ module.exports = {
   storeOpen,
   blobs,
   blobsAndSealed,
+  seal,
   generateStream,
   generateToStore,
   fromBlobs,

@@ -18,9 +18,13 @@
 //   release(name, handle)   a _free function; in async mode it is not waited for
 //   js({sync, async})       JavaScript work (file reads, user callbacks)
 //   [step, step, ...]       soft steps run together; resumes with their results
+//
+// runSync(gen, who) and runAsync(gen, who) name the public method that runs (e.g.
+// 'KeyManager.save'): the error of a failed C call names it and the options in camelCase,
+// not the C function and the options JSON's keys (errors.apiMessage).
 
 const { fn } = require('./native');
-const { fromStatus, InvalidArgumentError, shownText } = require('./errors');
+const { fromStatus, apiMessage, InvalidArgumentError, shownText } = require('./errors');
 
 function call(name, ...args) {
   const errOut = [null];
@@ -40,37 +44,42 @@ function js(work) {
 }
 
 // A koffi exception (an argument it cannot convert) is the caller's mistake.
-function conversionError(step, e) {
-  return new InvalidArgumentError(`${step.name}: ${shownText(e.message)}`, { cause: e });
+function conversionError(step, e, who) {
+  return new InvalidArgumentError(`${who || step.name}: ${shownText(e.message)}`, { cause: e });
 }
 
 function failureMessage(step, status) {
-  return `${step.name} failed with status ${status}`;
+  return `${step.name}: failed with status ${status}`;
+}
+
+// failed is the Error of a C call that returned status with message, named for `who`.
+function failed(status, message, who) {
+  return fromStatus(status, who ? apiMessage(message, who, status) : message);
 }
 
 // ---- synchronous ---------------------------------------------------------------------
 
-function errorSync(step, status) {
+function errorSync(step, status, who) {
   const ptr = step.errOut && step.errOut[0];
-  if (!ptr) return fromStatus(status, failureMessage(step, status));
+  if (!ptr) return failed(status, failureMessage(step, status), who);
   if (step.expected === status) {
     fn.envector_error_free(ptr);
     return status;
   }
   const message = fn.envector_error_message(ptr);
   fn.envector_error_free(ptr);
-  return fromStatus(status, message);
+  return failed(status, message, who);
 }
 
-function execSync(step) {
+function execSync(step, who) {
   let status;
   try {
     status = step.fn(...step.args);
   } catch (e) {
-    return conversionError(step, e);
+    return conversionError(step, e, who);
   }
   if (status === 0) return 0;
-  return errorSync(step, status);
+  return errorSync(step, status, who);
 }
 
 function releaseSync(step) {
@@ -83,8 +92,8 @@ function releaseSync(step) {
   if (status !== 0) ignoreResult(step.name)(null, status);
 }
 
-function stepSync(step) {
-  if (Array.isArray(step)) return [step.map(execSync), false];
+function stepSync(step, who) {
+  if (Array.isArray(step)) return [step.map((s) => execSync(s, who)), false];
   if (step.release) {
     releaseSync(step);
     return [0, false];
@@ -96,17 +105,17 @@ function stepSync(step) {
       return [e, true];
     }
   }
-  const r = execSync(step);
+  const r = execSync(step, who);
   return [r, r !== 0 && !step.soft && typeof r !== 'number'];
 }
 
-function runSync(gen) {
+function runSync(gen, who) {
   let input;
   let threw = false;
   for (;;) {
     const r = threw ? gen.throw(input) : gen.next(input);
     if (r.done) return r.value;
-    [input, threw] = stepSync(r.value);
+    [input, threw] = stepSync(r.value, who);
   }
 }
 
@@ -156,19 +165,19 @@ function ignoreResult(name) {
   };
 }
 
-async function errorAsync(step, status) {
+async function errorAsync(step, status, who) {
   const ptr = step.errOut && step.errOut[0];
-  if (!ptr) return fromStatus(status, failureMessage(step, status));
+  if (!ptr) return failed(status, failureMessage(step, status), who);
   if (step.expected === status) {
     detach('envector_error_free', ptr);
     return status;
   }
   const message = await callAsync(fn.envector_error_message, [ptr]);
   detach('envector_error_free', ptr);
-  return fromStatus(status, message);
+  return failed(status, message, who);
 }
 
-async function execAsync(step) {
+async function execAsync(step, who) {
   if (step.release) {
     detach(step.name, step.args[0]);
     return 0;
@@ -177,14 +186,14 @@ async function execAsync(step) {
   try {
     status = await callAsync(step.fn, step.args);
   } catch (e) {
-    return conversionError(step, e);
+    return conversionError(step, e, who);
   }
   if (status === 0) return 0;
-  return errorAsync(step, status);
+  return errorAsync(step, status, who);
 }
 
-async function stepAsync(step) {
-  if (Array.isArray(step)) return [await Promise.all(step.map(execAsync)), false];
+async function stepAsync(step, who) {
+  if (Array.isArray(step)) return [await Promise.all(step.map((s) => execAsync(s, who))), false];
   if (step.js) {
     try {
       return [await step.js.async(), false];
@@ -192,17 +201,17 @@ async function stepAsync(step) {
       return [e, true];
     }
   }
-  const r = await execAsync(step);
+  const r = await execAsync(step, who);
   return [r, r !== 0 && !step.soft && typeof r !== 'number'];
 }
 
-async function runAsync(gen) {
+async function runAsync(gen, who) {
   let input;
   let threw = false;
   for (;;) {
     const r = threw ? gen.throw(input) : gen.next(input);
     if (r.done) return r.value;
-    [input, threw] = await stepAsync(r.value);
+    [input, threw] = await stepAsync(r.value, who);
   }
 }
 

@@ -74,35 +74,38 @@ test('KeyGenerator: bad key options are InvalidArgumentError, nothing written', 
   const cases = [
     [{ keyId: 'a', dimList: [33] }, /dim 33 is not accepted; accepted: powers of two from 32 to 4096/],
     [{ keyId: 'a', dimList: [] }, /dim/],
-    [{ keyId: 'a', dimList: 'all' }, /dim_list/],
+    [{ keyId: 'a', dimList: 'all' }, /^KeyGenerator\.generateKeys(Stream)?(Sync)?: options: dimList must be an array of integers/],
     [{ keyId: 'a', preset: 'ip9' }, /unknown preset "ip9"; accepted: ip0, ip1, ip2, ip3 \(default\)/],
     [{ keyId: 'a', preset: 'ip4' }, /preset ip4 is not supported/],
     [{ keyId: 'a', evalMode: 'xx' }, /unknown eval mode "xx"; accepted: mm32 \(default with ip3\), mm \(default with ip1, ip2\), rmp/],
     [{ keyId: 'a', preset: 'qf0', evalMode: 'mms32' }, /mms and mms32 with qf0 are read, not yet generated/],
-    [{ keyId: 'a', sealMode: 'rsa' }, /seal_mode/],
-    [{ keyId: 'a', metadataEncryption: 'yes' }, /metadata_encryption must be true or false/],
+    [{ keyId: 'a', sealMode: 'rsa' }, /sealMode "rsa" is not accepted; accepted: none, aes/],
+    [{ keyId: 'a', metadataEncryption: 'yes' }, /^KeyGenerator: metadataEncryption must be true or false, not "yes"/],
     [{ keyId: 'a', seed: 'abc' }, /seed/],
-    [{ keyId: '../escape' }, /key id|key_id/],
-    [{ keyId: 'a', sealMode: 'aes' }, /seal_kek_path/],
+    [{ keyId: '../escape' }, /key id "..\/escape" is not accepted/],
+    [{ keyId: 'a', sealMode: 'aes' }, /^KeyGenerator: sealMode 'aes' needs the KEK: give kek \(.*\) or sealKekPath \(the file holding it\)$/],
   ];
   for (const [opts, pattern] of cases) {
-    const gen = new ev.KeyGenerator({ keyPath, ...SMALL, ...opts });
-    await expectError(() => gen.generateKeys(), ev.InvalidArgumentError, pattern);
-    await expectError(() => gen.generateKeysStream(), ev.InvalidArgumentError, pattern);
-    await expectError(() => gen.generateKeysSync(), ev.InvalidArgumentError, pattern);
+    // Refused when the KeyGenerator is made (the binding's checks) or when keys are made
+    // (the library's): either way before anything is written.
+    const gen = () => new ev.KeyGenerator({ keyPath, ...SMALL, ...opts });
+    await expectError(() => gen().generateKeys(), ev.InvalidArgumentError, pattern);
+    await expectError(() => gen().generateKeysStream(), ev.InvalidArgumentError, pattern);
+    await expectError(() => gen().generateKeysSync(), ev.InvalidArgumentError, pattern);
+    await expectError(() => gen().generateKeysStreamSync(), ev.InvalidArgumentError, pattern);
   }
   assert.deepEqual(tree(keyPath), [], 'nothing written');
 });
 
 test('unknown or misspelled options are refused in JavaScript, naming the accepted ones', async () => {
-  await expectError(() => new ev.KeyGenerator({ keyid: 'x' }), ev.InvalidArgumentError, /unknown option "keyid"; accepted: keyPath, keyId/);
-  await expectError(() => new ev.KeyManager({ region: 'us-east-1' }), ev.InvalidArgumentError, /unknown option "region"; accepted: keyId, keyStore, keyPath, regionName/);
-  await expectError(() => ev.init({ keyId: 'x', auto_key_setup: false }), ev.InvalidArgumentError, /unknown option "auto_key_setup"/);
+  await expectError(() => new ev.KeyGenerator({ keyid: 'x' }), ev.InvalidArgumentError, /unknown option "keyid" \(did you mean keyId\?\); accepted: keyPath, keyId/);
+  await expectError(() => new ev.KeyManager({ region: 'us-east-1' }), ev.InvalidArgumentError, /unknown option "region" \(did you mean regionName\?\); accepted: keyId, keyStore, keyPath, regionName/);
+  await expectError(() => ev.init({ keyId: 'x', auto_key_setup: false }), ev.InvalidArgumentError, /unknown option "auto_key_setup" \(did you mean autoKeySetup\?\)/);
   await expectError(() => new ev.KeyGenerator({}), ev.InvalidArgumentError, /keyId is required/);
   await expectError(() => new ev.KeyGenerator('k'), ev.InvalidArgumentError, /options must be an object/);
   await expectError(() => ev.init({ keyId: 'x', register: 'http://server' }), ev.InvalidArgumentError, /register must be a function/);
   await expectError(() => ev.init({ keyId: 'x', autoKeySetup: 'no' }), ev.InvalidArgumentError, /autoKeySetup must be true or false/);
-  await expectError(() => new ev.KeyManager({ keyStore: 'gcs' }).listKeys(), ev.InvalidArgumentError, /key_store/);
+  await expectError(() => new ev.KeyManager({ keyStore: 'gcs' }).listKeys(), ev.InvalidArgumentError, /^KeyManager\.listKeys: options: keyStore "gcs" is not accepted; accepted: local, aws$/);
   await expectError(() => new ev.KeyManager({ keyStore: 'aws' }).listKeys(), ev.InvalidArgumentError, /region/);
 });
 
@@ -128,7 +131,8 @@ test('KEK files: missing is NotFoundError, malformed is InvalidArgumentError nam
     assert.ok(!e.message.includes('abab'), 'the KEK is not echoed');
   }
   const good = kekFile(dir);
-  await expectError(() => new ev.KeyGenerator({ keyPath, keyId: 'a', sealKekPath: good, ...SMALL }).generateKeys(), ev.InvalidArgumentError, /seal_mode/);
+  // A KEK file with sealMode 'none' is refused: no plain keys by mistake.
+  await expectError(() => new ev.KeyGenerator({ keyPath, keyId: 'a', sealMode: 'none', sealKekPath: good, ...SMALL }).generateKeys(), ev.InvalidArgumentError, /sealMode is 'none' but sealKekPath is given/);
   assert.deepEqual(tree(keyPath), [], 'nothing written');
 });
 

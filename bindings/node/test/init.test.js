@@ -89,12 +89,12 @@ test('init: option mistakes', async (t) => {
   const cases = [
     [{ address: srv.address, register: () => {} }, ev.InvalidArgumentError, /give address .* or register .*, not both/],
     [{ token: srv.token }, ev.InvalidArgumentError, /a token is given but no address/],
-    [{ address: srv.address, token: 't', tokenFile: srv.tokenFile }, ev.InvalidArgumentError, /token or as token_file, not both/],
+    [{ address: srv.address, token: 't', tokenFile: srv.tokenFile }, ev.InvalidArgumentError, /token or as tokenFile, not both/],
     [{ address: 'https://x:1' }, ev.InvalidArgumentError, /scheme "https"/],
     [{ address: srv.address, tls: 'yes' }, ev.InvalidArgumentError, /tls must be true or false/],
     [{ address: srv.address, token: 42 }, ev.InvalidArgumentError, /token must be a string/],
-    [{ address: srv.address, timeoutSeconds: -1 }, ev.InvalidArgumentError, /timeout_seconds must be a positive number/],
-    [{ address: srv.address, tokenFile: path.join(dir, 'none') }, ev.NotFoundError, /token_file/],
+    [{ address: srv.address, timeoutSeconds: -1 }, ev.InvalidArgumentError, /^init(Sync)?: options: timeoutSeconds must be a positive number/],
+    [{ address: srv.address, tokenFile: path.join(dir, 'none') }, ev.NotFoundError, /^init(Sync)?: tokenFile: cannot read it/],
     [{ address_: srv.address }, ev.InvalidArgumentError, /unknown option "address_"/],
   ];
   for (const [extra, cls, re] of cases) {

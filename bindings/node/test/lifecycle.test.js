@@ -176,7 +176,7 @@ test('rotate, then loadVersion(1) and the current version 2', async (t) => {
   assert.equal((await km.load({ keyId: 'rot' })).metadataBlob, null);
   assert.equal((await km.state({ keyId: 'rot', version: 2 })).reason, 'superseded by version 3');
   assert.deepEqual(await km.listSets(), [{ keyId: 'rot', roles: ['SecKey', 'EncKey', 'EvalKey'], complete: true, versions: [1, 2] }]);
-  await rejects(() => km.rotate({ keyId: 'rot', lifetimeDays: 0 }), ev.InvalidArgumentError, /lifetime_days must be a positive number/);
+  await rejects(() => km.rotate({ keyId: 'rot', lifetimeDays: 0 }), ev.InvalidArgumentError, /^KeyManager\.rotate: options: lifetimeDays must be a positive number/);
   await rejects(() => km.rotate({ keyId: 'rot', lifetime: 3 }), ev.InvalidArgumentError, /unknown option "lifetime"/);
   await rejects(() => km.rotate({ keyId: 'absent' }), ev.NotFoundError);
 });

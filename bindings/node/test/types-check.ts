@@ -49,6 +49,10 @@ export async function everything(): Promise<void> {
   const roles2: Role[] = sets[0].roles;
   console.log(name, by, expires, v, moved.reason, rotated.compromised, old.secBlob, oldPart.metadataBlob, versions, roles2, sets[0].complete);
   await new KeyGenerator({ keyId: 'k', lifetimeDays: 30 }).generateKeys();
+  const sealedKeys: KeyBlobs = await new KeyGenerator({ keyId: 'k', kek: Buffer.alloc(32), preset: 'IP0', evalMode: 'RMP' }).generateKeysStream();
+  new KeyGenerator({ keyId: 'k', kek: 'ab'.repeat(32), sealMode: 'aes' }).generateKeysSync();
+  console.log(sealedKeys.secBlob.length);
+  new KeyManager({ keyStore: 'aws', regionName: 'us-east-1', awsTimeoutSeconds: 2.5 }).close();
   km.close();
   km[Symbol.dispose]();
 
@@ -56,7 +60,7 @@ export async function everything(): Promise<void> {
     console.log(keyId, evalKey.length, info.sealed, info.keyStore);
   };
   const r: InitResult = await init({ keyId: 'k', keyPath: './keys', autoKeySetup: true, register });
-  const r2 = await initIndexConfig({ keyId: 'k', keyStore: 'aws', regionName: 'eu-west-1', autoKeySetup: false });
+  const r2 = await initIndexConfig({ keyId: 'k', keyStore: 'aws', regionName: 'eu-west-1', autoKeySetup: false, awsTimeoutSeconds: 10 });
   console.log(r.created, r.registered, r2.sealed, r2.keys.evalBlob.length, meta, full, sec, exists, ids, ok);
   const r3: InitResult = initSync({ keyId: 'k', address: 'grpcs://keys.example.com:443', token: 't', tls: true,
     caFile: '/ca.pem', timeoutSeconds: 10, registerTimeoutSeconds: 600, sealMode: 'aes', kek: Buffer.alloc(32) });
@@ -92,3 +96,19 @@ void new KeyManager().load({ roles: ['PrivateKey'] });
 void new KeyManager().setState('preparing', 'r');
 // @ts-expect-error reseal needs its options (the new KEK)
 void new KeyManager().reseal();
+// @ts-expect-error not an enVector preset
+new KeyGenerator({ keyId: 'k', preset: 'ip9' });
+// @ts-expect-error not an eval mode
+new KeyGenerator({ keyId: 'k', evalMode: 'mm64' });
+// @ts-expect-error not a seal mode
+new KeyGenerator({ keyId: 'k', sealMode: 'rsa' });
+// @ts-expect-error true or false only
+new KeyGenerator({ keyId: 'k', metadataEncryption: 'yes' });
+// @ts-expect-error a KEK is bytes or a string
+new KeyGenerator({ keyId: 'k', kek: 42 });
+// @ts-expect-error true or false only
+void new KeyManager().delete({ immediate: 'x' });
+// @ts-expect-error a number of seconds
+new KeyManager({ keyStore: 'aws', awsTimeoutSeconds: '30s' });
+// @ts-expect-error options are named in camelCase
+new KeyGenerator({ keyId: 'k', dim_list: [32] });

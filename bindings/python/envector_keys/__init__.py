@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import _native
 from ._api import (
     ROLES,
+    EvalMode,
     InitResult,
     JSONValue,
     KeyBlobs,
@@ -23,7 +24,11 @@ from ._api import (
     KeyManager,
     KeySetListing,
     KeyState,
+    KeyStore,
     Metadata,
+    PartialKeyBlobs,
+    Preset,
+    SealMode,
     decrypt_metadata,
     encrypt_metadata,
     init,
@@ -44,7 +49,7 @@ from .errors import (
     StorageIOError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 #: The path of the loaded libenvector, and where it was found.
 library_path: str = _native.library_path
@@ -60,6 +65,11 @@ __all__ = [
     "KeyGenerator",
     "KeyManager",
     "KeyBlobs",
+    "PartialKeyBlobs",
+    "Preset",
+    "EvalMode",
+    "SealMode",
+    "KeyStore",
     "KeyState",
     "KeySetListing",
     "InitResult",

@@ -5,25 +5,44 @@ library; nothing here knows what a valid preset, dim, KEK or token is."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypeVar, Union, overload
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from . import _native as n
 from . import _ops as ops
-from ._ops import KeyBlobs
+from ._ops import KeyBlobs, PartialKeyBlobs
 from .errors import (
     STATUS,
     AlreadyExistsError,
     ClosedError,
     CorruptDataError,
+    EnvectorError,
     InvalidArgumentError,
     NotFoundError,
     StorageIOError,
+    rename_error,
     shown,
     shown_text,
+    strip_c_prefix,
 )
 
 __all__ = [
@@ -33,6 +52,11 @@ __all__ = [
     "KeySetListing",
     "InitResult",
     "KeyBlobs",
+    "PartialKeyBlobs",
+    "Preset",
+    "EvalMode",
+    "SealMode",
+    "KeyStore",
     "init",
     "init_index_config",
     "encrypt_metadata",
@@ -53,6 +77,43 @@ Metadata = Union[str, bytes, bytearray, memoryview, Dict[str, Any], List[Any]]
 #: What decrypt_metadata(..., as_json=True) returns: one JSON value.
 JSONValue = Union[Dict[str, Any], List[Any], str, int, float, bool, None]
 _T = TypeVar("_T")
+
+#: enVector's parameter presets ('ip' is ip0, 'qf' is qf0; the library takes any case).
+Preset = Literal[
+    "ip3", "ip2", "ip1", "ip0", "ip", "qf0", "qf1", "qf",
+    "IP3", "IP2", "IP1", "IP0", "IP", "QF0", "QF1", "QF",
+]
+#: enVector's eval modes (which go with which preset: see :class:`KeyGenerator`; any case).
+EvalMode = Literal[
+    "mm32", "mm", "mms", "mms32", "rmp", "flat", "single",
+    "MM32", "MM", "MMS", "MMS32", "RMP", "FLAT", "SINGLE",
+]
+#: 'none' (no sealing) or 'aes' (SecKey and MetadataKey sealed under a KEK).
+SealMode = Literal["none", "aes"]
+#: 'local' (a directory) or 'aws' (S3 and Secrets Manager).
+KeyStore = Literal["local", "aws"]
+
+
+@contextmanager
+def _named(who: str) -> Iterator[None]:
+    """Runs the body of the public method ``who``: a library error raised in it names
+    ``who`` and the options as this package spells them, not the C function and options
+    (see errors.api_message)."""
+    try:
+        yield
+    except EnvectorError as e:
+        rename_error(e, who)
+        raise
+
+
+def _check_bool(who: str, name: str, value: Any, optional: bool = False) -> Optional[bool]:
+    """value, which must be True or False (None too when optional): no truthy stand-ins
+    such as "x" or 1, which would silently mean True."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{who}: {name} must be True or False, not {shown(value)}")
+    return value
 
 
 def _path(who: str, name: str, value: Any) -> Optional[str]:
@@ -118,10 +179,10 @@ def _role_numbers(who: str, roles: Optional[Sequence[str]]) -> Optional[List[int
 _KEK_READ_LIMIT = 4096  # the accepted forms are at most 45 bytes; more is read only to be refused
 
 
-def _read_kek_file(who: str, path: Any) -> bytearray:
+def _read_kek_file(who: str, path: Any, name: str = "seal_kek_path") -> bytearray:
     """The bytes of a KEK file in a bytearray the caller wipes (_wipe); the library parses
     them. No copy that cannot be wiped is made."""
-    p = _path(who, "seal_kek_path", path) or ""
+    p = _path(who, name, path) or ""
     buf = bytearray(_KEK_READ_LIMIT + 1)
     try:
         with open(p, "rb", buffering=0) as f:
@@ -147,21 +208,64 @@ def _wipe(buf: Optional[bytearray]) -> None:
             buf[i] = 0
 
 
-def _kek_input(who: str, kek: Any, seal_kek_path: Any) -> Optional[Any]:
-    if kek is not None and seal_kek_path is not None:
-        raise InvalidArgumentError(f"{who}: give kek or seal_kek_path, not both")
-    if kek is not None:
-        if isinstance(kek, str):
-            return bytearray(kek.encode("utf-8"))
-        if isinstance(kek, (bytes, bytearray, memoryview)):
-            return kek
+_KEK_FORMS = "32 raw bytes, 64 hex characters or 44 base64 characters"
+
+
+def _check_kek(who: str, kek: Any, name: str = "kek") -> None:
+    """A KEK given in memory must be bytes-like or str (its form is checked by the library)."""
+    if kek is None:
+        return
+    if not isinstance(kek, (str, bytes, bytearray, memoryview)):
         raise InvalidArgumentError(
-            f"{who}: kek must be bytes or str (the KEK: 32 raw bytes, 64 hex characters or 44 base64 "
-            f"characters), not {type(kek).__name__}"
+            f"{who}: {name} must be bytes or str (the KEK: {_KEK_FORMS}), not {type(kek).__name__}"
         )
-    if seal_kek_path is not None:
-        return _read_kek_file(who, seal_kek_path)
-    return None
+    if (kek.nbytes if isinstance(kek, memoryview) else len(kek)) == 0:
+        raise InvalidArgumentError(f"{who}: {name} is empty; accepted: {_KEK_FORMS}")
+    if isinstance(kek, str) and not _encodes(kek):
+        raise InvalidArgumentError(f"{who}: {name} is not valid Unicode text; accepted: {_KEK_FORMS}")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@contextmanager
+def _kek_bytes(
+    who: str, kek: Any, seal_kek_path: Any, names: Tuple[str, str] = ("kek", "seal_kek_path")
+) -> Iterator[Optional[BytesLike]]:
+    """The KEK of ``kek`` (in memory) or ``seal_kek_path`` (a file), or None for neither,
+    as bytes the library reads. A copy made here (of a str, a read-only or strided
+    memoryview, or the file's bytes) is a bytearray wiped when the block ends; the
+    caller's own bytes, bytearray or writable memoryview are used as they are, and never
+    wiped (they are the caller's)."""
+    kek_name, path_name = names
+    if kek is not None and seal_kek_path is not None:
+        raise InvalidArgumentError(f"{who}: give {kek_name} or {path_name}, not both")
+    _check_kek(who, kek, kek_name)
+    owned: Optional[bytearray] = None
+    data: Optional[BytesLike] = None
+    if isinstance(kek, str):
+        try:
+            owned = bytearray(kek.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"{who}: {kek_name} is not valid Unicode text; accepted: {_KEK_FORMS}") from None
+    elif isinstance(kek, memoryview):
+        if kek.readonly or not kek.c_contiguous or kek.itemsize != 1:
+            owned = bytearray(kek)  # copies the bytes straight into memory we can wipe
+        else:
+            data = kek
+    elif isinstance(kek, (bytes, bytearray)):
+        data = kek
+    elif seal_kek_path is not None:
+        owned = _read_kek_file(who, seal_kek_path, path_name)
+    try:
+        yield owned if owned is not None else data
+    finally:
+        _wipe(owned)
 
 
 # ---- metadata input and output ---------------------------------------------------------------
@@ -237,10 +341,30 @@ def _metadata_result(who: str, data: bytes, as_json: bool) -> Union[str, JSONVal
     return value
 
 
-def _check_as_json(who: str, as_json: Any) -> bool:
-    if not isinstance(as_json, bool):
-        raise InvalidArgumentError(f"{who}: as_json must be True or False")
-    return as_json
+def _seal_mode(who: str, seal_mode: Any, kek: Any, seal_kek_path: Any) -> Any:
+    """The seal mode that KeyGenerator and init give the library: seal_mode as given, or,
+    left out (None), 'aes' when a KEK is given (kek or seal_kek_path) and the library's
+    default ('none') otherwise. A KEK with seal_mode 'none', and 'aes' without a KEK, are
+    refused here, naming this package's options. Other values go to the library, which
+    names what it accepts."""
+    has_kek = kek is not None or seal_kek_path is not None
+    if kek is not None and seal_kek_path is not None:
+        raise InvalidArgumentError(f"{who}: give kek or seal_kek_path, not both")
+    if seal_mode is None:
+        return "aes" if has_kek else None
+    mode = seal_mode.lower() if isinstance(seal_mode, str) else None
+    if mode == "aes" and not has_kek:
+        raise InvalidArgumentError(
+            f"{who}: seal_mode='aes' needs the KEK: give kek (the KEK itself: {_KEK_FORMS}) "
+            "or seal_kek_path (the file holding it)"
+        )
+    if mode == "none" and has_kek:
+        given = "kek" if kek is not None else "seal_kek_path"
+        raise InvalidArgumentError(
+            f"{who}: seal_mode is 'none' but {given} is given: give seal_mode='aes' (or leave seal_mode out) "
+            f"to seal under that KEK, or leave {given} out"
+        )
+    return seal_mode
 
 
 # ---- KeyGenerator ----------------------------------------------------------------------------
@@ -252,7 +376,7 @@ class KeyGenerator:
     native resource.
 
     ``key_id`` is required. The other options are checked by the library when keys are
-    made; its messages name them as the C options do (``dim_list``):
+    made; its messages name them as this package does:
 
     - ``preset``: enVector's parameter preset, ``'ip3'`` (the default, as enVector's
       SDK), ``'ip2'``, ``'ip1'`` or ``'ip0'`` (``'ip'`` = ip0; any case).
@@ -262,8 +386,18 @@ class KeyGenerator:
       with ip0. A pair that does not go together (ip1 with mm32, ip3 with mm) is an
       :class:`InvalidArgumentError` naming the modes the preset takes.
     - ``dim_list``: powers of two from 32 to 4096; default all of them.
-    - ``seal_mode`` (``'none'``, ``'aes'`` with ``seal_kek_path``), ``metadata_encryption``
-      and ``seed`` (64 bytes or 128 hex characters; tests only).
+    - ``metadata_encryption`` (True or False; default True) and ``seed`` (64 bytes or 128
+      hex characters; tests only).
+    - Sealing: ``seal_mode='aes'`` seals SecKey and MetadataKey under a KEK, given either
+      as ``kek`` (the KEK itself, in memory: bytes, bytearray, memoryview or str, in the
+      forms of :meth:`KeyManager.verify`: 32 raw bytes, 64 hex characters or 44 base64
+      characters) or as ``seal_kek_path`` (a file holding it), not both. A KEK given
+      without ``seal_mode`` means ``'aes'``; a KEK with ``seal_mode='none'``, or
+      ``'aes'`` without one, is an :class:`InvalidArgumentError`. With ``kek`` the keys are
+      made in memory, sealed by the library, and only then returned or written: nothing
+      is written unless sealing succeeded. The KeyGenerator keeps a reference to ``kek``
+      (never shown in its repr) and copies it only for the length of a call, into memory
+      wiped afterwards; a bytearray of yours is neither copied nor wiped.
     - ``lifetime_days``: how long the keys are usable (``expires_at``), in days; fractions
       allowed (``1/24`` is an hour); accepted: 1 hour to 100 years; default 1825 (5 years,
       as enVector). An expired key set is refused for use (:class:`KeyInactiveError`).
@@ -275,30 +409,71 @@ class KeyGenerator:
     makes a small set (a 4.7 MB EvalKey) in milliseconds, for trying things out.
     """
 
+    @overload
+    def __init__(
+        self,
+        key_path: PathLike,
+        key_id: str,
+        dim_list: Optional[Sequence[int]] = None,
+        preset: Preset = "ip3",
+        eval_mode: Optional[EvalMode] = None,
+        seal_mode: Optional[SealMode] = None,
+        seal_kek_path: Optional[PathLike] = None,
+        metadata_encryption: bool = True,
+        seed: Optional[Union[str, BytesLike]] = None,
+        lifetime_days: Optional[float] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        key_path: PathLike = "./keys",
+        *,
+        key_id: str,
+        dim_list: Optional[Sequence[int]] = None,
+        preset: Preset = "ip3",
+        eval_mode: Optional[EvalMode] = None,
+        seal_mode: Optional[SealMode] = None,
+        seal_kek_path: Optional[PathLike] = None,
+        metadata_encryption: bool = True,
+        seed: Optional[Union[str, BytesLike]] = None,
+        lifetime_days: Optional[float] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
+    ) -> None: ...
+
     def __init__(
         self,
         key_path: PathLike = "./keys",
         key_id: Optional[str] = None,
         dim_list: Optional[Sequence[int]] = None,
-        preset: str = "ip3",
-        eval_mode: Optional[str] = None,
-        seal_mode: str = "none",
+        preset: Preset = "ip3",
+        eval_mode: Optional[EvalMode] = None,
+        seal_mode: Optional[SealMode] = None,
         seal_kek_path: Optional[PathLike] = None,
         metadata_encryption: bool = True,
         seed: Optional[Union[str, BytesLike]] = None,
         lifetime_days: Optional[float] = None,
+        kek: Optional[Union[str, BytesLike]] = None,
     ) -> None:
-        self.key_id: str = _require_key_id("KeyGenerator", key_id)
-        self.key_path: str = _path("KeyGenerator", "key_path", key_path) or "./keys"
+        who = "KeyGenerator"
+        self.key_id: str = _require_key_id(who, key_id)
+        self.key_path: str = _path(who, "key_path", key_path) or "./keys"
+        _check_bool(who, "metadata_encryption", metadata_encryption)
+        _check_kek(who, kek)
+        mode = _seal_mode(who, seal_mode, kek, seal_kek_path)
+        # With kek the library makes the keys unsealed, then seals them (envector_seal).
+        self._kek = kek
         self._json = _options_json(
-            "KeyGenerator",
+            who,
             {
                 "key_id": key_id,
                 "key_path": self.key_path,
                 "dim_list": dim_list,
                 "preset": preset,
                 "eval_mode": eval_mode,
-                "seal_mode": seal_mode,
+                # (a seal_mode other than 'aes' goes to the library, which refuses it)
+                "seal_mode": "none" if kek is not None and str(mode).lower() == "aes" else mode,
                 "seal_kek_path": seal_kek_path,
                 "metadata_encryption": metadata_encryption,
                 "seed": seed,
@@ -311,15 +486,19 @@ class KeyGenerator:
 
     def generate_keys(self) -> None:
         """Generates the key set and saves it in ``<key_path>/<key_id>/``: all or nothing,
-        never overwriting (:class:`AlreadyExistsError` when that directory holds anything)."""
-        ops.generate_to_store(self._json)
+        never overwriting (:class:`AlreadyExistsError` when that directory holds anything).
+        With ``kek``, the keys are sealed before anything is written."""
+        with _named("KeyGenerator.generate_keys"), _kek_bytes("KeyGenerator.generate_keys", self._kek, None) as k:
+            ops.generate_to_store(self._json, k)
 
     def generate_keys_stream(self) -> KeyBlobs:
         """Generates the key set in memory (nothing is written) and returns its envelopes:
         ``{'sec_blob', 'enc_blob', 'eval_blob', 'metadata_blob'}`` as bytes
         (``metadata_blob`` None without metadata encryption). With ``seal_mode='aes'``
-        the secret ones are sealed."""
-        return ops.generate_stream(self._json)
+        (``kek`` or ``seal_kek_path``) the secret ones are sealed."""
+        with _named("KeyGenerator.generate_keys_stream"), \
+                _kek_bytes("KeyGenerator.generate_keys_stream", self._kek, None) as k:
+            return ops.generate_stream(self._json, k)
 
 
 # ---- key set lifecycle -----------------------------------------------------------------------
@@ -407,30 +586,38 @@ class KeyManager:
     and freed by :meth:`close`, which is idempotent; a KeyManager is a context manager.
     Using it after close raises :class:`ClosedError`. One KeyManager may be used from
     several threads at once.
+
+    ``key_store='aws'`` takes ``region_name`` (required), ``bucket_name``,
+    ``secret_prefix`` and ``aws_timeout_seconds``: the longest one AWS request may go
+    without progress before it fails with :class:`RemoteStoreError` (seconds, fractions
+    allowed, more than 0 and at most 3600; default 30).
     """
 
     def __init__(
         self,
         key_id: Optional[str] = None,
-        key_store: str = "local",
+        key_store: KeyStore = "local",
         key_path: PathLike = "./keys",
         region_name: Optional[str] = None,
         bucket_name: Optional[str] = None,
         secret_prefix: Optional[str] = None,
+        aws_timeout_seconds: Optional[float] = None,
     ) -> None:
+        who = "KeyManager"
         if key_id is not None:
-            _require_key_id("KeyManager", key_id)
+            _require_key_id(who, key_id)
         self.key_id: Optional[str] = key_id
         self.key_store: str = key_store
-        self.key_path: Optional[str] = _path("KeyManager", "key_path", key_path)
+        self.key_path: Optional[str] = _path(who, "key_path", key_path)
         self._json = _options_json(
-            "KeyManager",
+            who,
             {
                 "key_store": key_store,
                 "key_path": self.key_path,
                 "region_name": region_name,
                 "bucket_name": bucket_name,
                 "secret_prefix": secret_prefix,
+                "aws_timeout_seconds": _seconds(who, "aws_timeout_seconds", aws_timeout_seconds),
             },
         )
         self._store: Optional[ops.Store] = None
@@ -464,7 +651,8 @@ class KeyManager:
 
     def open(self) -> "KeyManager":
         """Opens the store now (otherwise the first operation does); returns self."""
-        self._handle("open")
+        with _named("KeyManager.open"):
+            self._handle("open")
         return self
 
     def save(self, keys: Mapping[str, Optional[BytesLike]], key_id: Optional[str] = None) -> None:
@@ -472,39 +660,54 @@ class KeyManager:
         :meth:`KeyGenerator.generate_keys_stream` or :meth:`load` return it) under key_id:
         every envelope is checked, and the store writes all or nothing, never overwriting
         (:class:`AlreadyExistsError`)."""
-        kid = self._key_id("save", key_id)
-        st = self._handle("save")
-        with ops.from_blobs(kid.decode("utf-8"), keys, "KeyManager.save") as ks:
-            st.save(ks)
+        with _named("KeyManager.save"):
+            kid = self._key_id("save", key_id)
+            st = self._handle("save")
+            with ops.from_blobs(kid.decode("utf-8"), keys, "KeyManager.save") as ks:
+                st.save(ks)
 
-    def load(self, key_id: Optional[str] = None, roles: Optional[Sequence[str]] = None) -> KeyBlobs:
-        """Loads the key set for use: every role present, or ``roles`` (e.g. ``['EncKey',
-        'EvalKey']``; the others are None). Each envelope is checked, and all must be of one
-        key set; nothing is unsealed. A key set that is not active, or has expired, is
-        refused (:class:`KeyInactiveError`; :meth:`load_version` reads it whatever its state)."""
-        kid = self._key_id("load", key_id)
-        nums = _role_numbers("KeyManager.load", roles)
-        ks = self._handle("load").load(kid, nums)
-        assert ks is not None
-        with ks:
-            return ks.blobs()
+    @overload
+    def load(self, key_id: Optional[str] = None, roles: None = None) -> KeyBlobs: ...
+
+    @overload
+    def load(self, key_id: Optional[str], roles: Sequence[str]) -> PartialKeyBlobs: ...
+
+    @overload
+    def load(self, key_id: Optional[str] = None, *, roles: Sequence[str]) -> PartialKeyBlobs: ...
+
+    def load(self, key_id: Optional[str] = None, roles: Optional[Sequence[str]] = None) -> PartialKeyBlobs:
+        """Loads the key set for use: every role present (a :class:`KeyBlobs`: SecKey,
+        EncKey and EvalKey are always there), or only ``roles`` (e.g. ``['EncKey',
+        'EvalKey']``; a :class:`PartialKeyBlobs`, the others None). Each envelope is
+        checked, and all must be of one key set; nothing is unsealed. A key set that is not
+        active, or has expired, is refused (:class:`KeyInactiveError`; :meth:`load_version`
+        reads it whatever its state)."""
+        with _named("KeyManager.load"):
+            kid = self._key_id("load", key_id)
+            nums = _role_numbers("KeyManager.load", roles)
+            ks = self._handle("load").load(kid, nums)
+            assert ks is not None
+            with ks:
+                return ks.blobs() if nums is None else ks.partial_blobs()
 
     def delete(self, key_id: Optional[str] = None, immediate: bool = False) -> None:
         """Deletes the key set. ``immediate=True`` deletes AWS secrets without the recovery
         window (during which their names stay taken); the local store always deletes at once."""
-        kid = self._key_id("delete", key_id)
-        if not isinstance(immediate, bool):
-            raise InvalidArgumentError("KeyManager.delete: immediate must be True or False")
-        self._handle("delete").delete(kid, n.DELETE_IMMEDIATE if immediate else 0)
+        with _named("KeyManager.delete"):
+            kid = self._key_id("delete", key_id)
+            _check_bool("KeyManager.delete", "immediate", immediate)
+            self._handle("delete").delete(kid, n.DELETE_IMMEDIATE if immediate else 0)
 
     def verify_key_id(self, key_id: Optional[str] = None) -> bool:
         """Whether the store holds a complete key set (SecKey, EncKey and EvalKey) under key_id."""
-        kid = self._key_id("verify_key_id", key_id)
-        return self._handle("verify_key_id").exists(kid)
+        with _named("KeyManager.verify_key_id"):
+            kid = self._key_id("verify_key_id", key_id)
+            return self._handle("verify_key_id").exists(kid)
 
     def list_keys(self) -> List[str]:
         """The key ids in the store, sorted."""
-        return self._handle("list_keys").list()
+        with _named("KeyManager.list_keys"):
+            return self._handle("list_keys").list()
 
     def verify(
         self,
@@ -516,17 +719,16 @@ class KeyManager:
         SecKey decrypts, and every evaluation key is a key under SecKey. A sealed key set
         needs its KEK (``seal_kek_path`` or ``kek``). Returns True, or raises
         (:class:`CorruptDataError`, :class:`AuthenticationError`, ...)."""
-        kid = self._key_id("verify", key_id)
-        st = self._handle("verify")
-        k = _kek_input("KeyManager.verify", kek, seal_kek_path)
-        try:
-            ks = st.load(kid)
-            assert ks is not None
-            with ks:
-                ks.verify(k)
-        finally:
-            if isinstance(k, bytearray):
-                _wipe(k)
+        who = "KeyManager.verify"
+        with _named(who):
+            kid = self._key_id("verify", key_id)
+            _check_kek(who, kek)
+            st = self._handle("verify")
+            with _kek_bytes(who, kek, seal_kek_path) as k:
+                ks = st.load(kid)
+                assert ks is not None
+                with ks:
+                    ks.verify(k)
         return True
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -535,9 +737,13 @@ class KeyManager:
         """The state of the key set (the current version, or ``version``) whatever it is:
         also of a key set that :meth:`load` refuses (:class:`KeyInactiveError`). Only its
         EncKey (public) is read."""
-        kid = self._key_id("state", key_id)
-        v = _version_number("KeyManager.state", version)
-        with self._handle("state").load_version(kid, v, [n.ROLES.index("EncKey")]) as ks:
+        with _named("KeyManager.state"):
+            return self._state("state", key_id, version)
+
+    def _state(self, who: str, key_id: Optional[str], version: int) -> KeyState:
+        kid = self._key_id(who, key_id)
+        v = _version_number(f"KeyManager.{who}", version)
+        with self._handle(who).load_version(kid, v, [n.ROLES.index("EncKey")]) as ks:
             return KeyState._from(ks.state())
 
     def set_state(
@@ -563,18 +769,15 @@ class KeyManager:
         already in, no reason, a sealed set without its KEK), :class:`AuthenticationError`
         (wrong KEK), :class:`NotFoundError`."""
         who = "KeyManager.set_state"
-        kid = self._key_id("set_state", key_id)
-        if not isinstance(compromised, bool):
-            raise InvalidArgumentError(f"{who}: compromised must be True or False")
-        change = _json_bytes(who, "the change", {"to": to, "reason": reason, "compromised": compromised})
-        st = self._handle("set_state")
-        k = _kek_input(who, kek, seal_kek_path)
-        try:
-            st.set_state(kid, change, k)
-        finally:
-            if isinstance(k, bytearray):
-                _wipe(k)
-        return self.state(kid.decode("utf-8"))
+        with _named(who):
+            kid = self._key_id("set_state", key_id)
+            _check_bool(who, "compromised", compromised)
+            _check_kek(who, kek)
+            change = _json_bytes(who, "the change", {"to": to, "reason": reason, "compromised": compromised})
+            st = self._handle("set_state")
+            with _kek_bytes(who, kek, seal_kek_path) as k:
+                st.set_state(kid, change, k)
+            return self._state("set_state", kid.decode("utf-8"), 0)
 
     def reseal(
         self,
@@ -595,31 +798,26 @@ class KeyManager:
         :class:`InvalidArgumentError` (a sealed set without its current KEK, an unsealed
         one with one, a KEK in no accepted form)."""
         who = "KeyManager.reseal"
-        kid = self._key_id("reseal", key_id)
-        if new_kek is None and new_seal_kek_path is None:
-            raise InvalidArgumentError(f"{who}: the new KEK is required: new_kek or new_seal_kek_path")
-        if new_kek is not None and new_seal_kek_path is not None:
-            raise InvalidArgumentError(f"{who}: give new_kek or new_seal_kek_path, not both")
-        st = self._handle("reseal")
-        nk = _kek_input(who, new_kek, new_seal_kek_path)
-        try:
-            ck = _kek_input(who, kek, seal_kek_path)
-            try:
+        with _named(who):
+            kid = self._key_id("reseal", key_id)
+            if new_kek is None and new_seal_kek_path is None:
+                raise InvalidArgumentError(f"{who}: the new KEK is required: new_kek or new_seal_kek_path")
+            _check_kek(who, new_kek, "new_kek")
+            _check_kek(who, kek)
+            if kek is not None and seal_kek_path is not None:
+                raise InvalidArgumentError(f"{who}: give kek or seal_kek_path, not both")
+            st = self._handle("reseal")
+            with _kek_bytes(who, new_kek, new_seal_kek_path, ("new_kek", "new_seal_kek_path")) as nk, \
+                    _kek_bytes(who, kek, seal_kek_path) as ck:
                 st.reseal(kid, ck, nk)
-            finally:
-                if isinstance(ck, bytearray):
-                    _wipe(ck)
-        finally:
-            if isinstance(nk, bytearray):
-                _wipe(nk)
 
     def rotate(
         self,
         key_id: Optional[str] = None,
         *,
         reason: Optional[str] = None,
-        preset: Optional[str] = None,
-        eval_mode: Optional[str] = None,
+        preset: Optional[Preset] = None,
+        eval_mode: Optional[EvalMode] = None,
         dim_list: Optional[Sequence[int]] = None,
         metadata_encryption: Optional[bool] = None,
         lifetime_days: Optional[float] = None,
@@ -635,51 +833,61 @@ class KeyManager:
 
         ``preset``, ``eval_mode`` and ``dim_list`` as for :class:`KeyGenerator`; none given:
         the current set's parameters (any given: the others take their defaults).
-        ``metadata_encryption`` (default True), ``lifetime_days`` and ``seed`` as for
-        :class:`KeyGenerator`. A sealed key set needs its KEK (``seal_kek_path`` or
+        ``metadata_encryption`` (True or False; default True), ``lifetime_days`` and ``seed``
+        as for :class:`KeyGenerator`. A sealed key set needs its KEK (``seal_kek_path`` or
         ``kek``), which also seals the new one; a KEK given for an unsealed set seals the
         new one. The new EvalKey must be registered again where it is used."""
         who = "KeyManager.rotate"
-        kid = self._key_id("rotate", key_id)
-        options = _options_json(
-            who,
-            {
-                "reason": reason, "preset": preset, "eval_mode": eval_mode, "dim_list": dim_list,
-                "metadata_encryption": metadata_encryption, "lifetime_days": lifetime_days, "seed": seed,
-            },
-        )
-        st = self._handle("rotate")
-        k = _kek_input(who, kek, seal_kek_path)
-        try:
-            ks = st.rotate(kid, options, k)
-        finally:
-            if isinstance(k, bytearray):
-                _wipe(k)
-        with ks:
-            return KeyState._from(ks.state())
+        with _named(who):
+            kid = self._key_id("rotate", key_id)
+            _check_bool(who, "metadata_encryption", metadata_encryption, optional=True)
+            _check_kek(who, kek)
+            options = _options_json(
+                who,
+                {
+                    "reason": reason, "preset": preset, "eval_mode": eval_mode, "dim_list": dim_list,
+                    "metadata_encryption": metadata_encryption, "lifetime_days": lifetime_days, "seed": seed,
+                },
+            )
+            st = self._handle("rotate")
+            with _kek_bytes(who, kek, seal_kek_path) as k:
+                ks = st.rotate(kid, options, k)
+            with ks:
+                return KeyState._from(ks.state())
+
+    @overload
+    def load_version(self, version: int, key_id: Optional[str] = None, roles: None = None) -> KeyBlobs: ...
+
+    @overload
+    def load_version(self, version: int, key_id: Optional[str], roles: Sequence[str]) -> PartialKeyBlobs: ...
+
+    @overload
+    def load_version(self, version: int, key_id: Optional[str] = None, *, roles: Sequence[str]) -> PartialKeyBlobs: ...
 
     def load_version(
         self, version: int, key_id: Optional[str] = None, roles: Optional[Sequence[str]] = None
-    ) -> KeyBlobs:
+    ) -> PartialKeyBlobs:
         """Loads version ``version`` of the key set, as :meth:`load` does, whatever its state
         (it is asked for by number): the current version or an earlier one kept by
         :meth:`rotate`; ``0`` is the current one, whatever its number. E.g. the MetadataKey
         of version 1 still decrypts metadata encrypted before a rotation. A destroyed set's
         secret envelopes hold no key data. :class:`NotFoundError` names the versions kept."""
-        kid = self._key_id("load_version", key_id)
-        v = _version_number("KeyManager.load_version", version)
-        nums = _role_numbers("KeyManager.load_version", roles)
-        with self._handle("load_version").load_version(kid, v, nums) as ks:
-            return ks.blobs()
+        with _named("KeyManager.load_version"):
+            kid = self._key_id("load_version", key_id)
+            v = _version_number("KeyManager.load_version", version)
+            nums = _role_numbers("KeyManager.load_version", roles)
+            with self._handle("load_version").load_version(kid, v, nums) as ks:
+                return ks.blobs() if nums is None else ks.partial_blobs()
 
     def list_sets(self) -> List[KeySetListing]:
         """What the store holds under each key id, sorted by key id: the roles present,
         whether complete, and the earlier versions kept (see :class:`KeySetListing`)."""
-        return [
-            KeySetListing(key_id=d["key_id"], roles=list(d["roles"]), complete=bool(d["complete"]),
-                          versions=list(d["versions"]))
-            for d in self._handle("list_sets").list_sets()
-        ]
+        with _named("KeyManager.list_sets"):
+            return [
+                KeySetListing(key_id=d["key_id"], roles=list(d["roles"]), complete=bool(d["complete"]),
+                              versions=list(d["versions"]))
+                for d in self._handle("list_sets").list_sets()
+            ]
 
     def _with_metadata_key(
         self, who: str, key_id: Optional[str], seal_kek_path: Any, kek: Any, use: Callable[[ops.KeySet], _T]
@@ -688,15 +896,16 @@ class KeyManager:
         sealed, and gives it to use()."""
         kid = _require_key_id(who, key_id if key_id is not None else self.key_id)
         kid_c = ops.encode_id(kid, who)
+        _check_kek(who, kek)
         st = self._handle(who.rsplit(".", 1)[-1])
-        k = _kek_input(who, kek, seal_kek_path)
-        try:
+        with _kek_bytes(who, kek, seal_kek_path) as k:
             try:
                 ks = st.load(kid_c, [_METADATA_ROLE])
             except NotFoundError as e:
                 if st.exists(kid_c):
                     raise NotFoundError(
-                        f"{who}: key set {shown(kid)} has no MetadataKey (it was made with metadata_encryption=False): {e}"
+                        f"{who}: key set {shown(kid)} has no MetadataKey (it was made with metadata_encryption=False): "
+                        f"{strip_c_prefix(str(e))}"
                     ) from e
                 raise
             assert ks is not None
@@ -709,9 +918,6 @@ class KeyManager:
                     )
                 with ks.unseal(k) as plain:
                     return use(plain)
-        finally:
-            if isinstance(k, bytearray):
-                _wipe(k)
 
     def encrypt_metadata(
         self,
@@ -730,9 +936,10 @@ class KeyManager:
     def _encrypt_metadata(
         self, who: str, metadata: Any, key_id: Optional[str], aad: Any, seal_kek_path: Any, kek: Any
     ) -> str:
-        data = _metadata_bytes(who, metadata)
-        ad = _aad_bytes(who, aad)
-        return self._with_metadata_key(who, key_id, seal_kek_path, kek, lambda ks: ks.metadata_encrypt(data, ad))
+        with _named(who):
+            data = _metadata_bytes(who, metadata)
+            ad = _aad_bytes(who, aad)
+            return self._with_metadata_key(who, key_id, seal_kek_path, kek, lambda ks: ks.metadata_encrypt(data, ad))
 
     @overload
     def decrypt_metadata(
@@ -788,11 +995,12 @@ class KeyManager:
     def _decrypt_metadata(
         self, who: str, token: Any, key_id: Optional[str], aad: Any, as_json: Any, seal_kek_path: Any, kek: Any
     ) -> Union[str, JSONValue]:
-        tok = _token_bytes(who, token)
-        ad = _aad_bytes(who, aad)
-        want_json = _check_as_json(who, as_json)
-        data = self._with_metadata_key(who, key_id, seal_kek_path, kek, lambda ks: ks.metadata_decrypt(tok, ad))
-        return _metadata_result(who, data, want_json)
+        with _named(who):
+            tok = _token_bytes(who, token)
+            ad = _aad_bytes(who, aad)
+            want_json = bool(_check_bool(who, "as_json", as_json))
+            data = self._with_metadata_key(who, key_id, seal_kek_path, kek, lambda ks: ks.metadata_decrypt(tok, ad))
+            return _metadata_result(who, data, want_json)
 
     def close(self) -> None:
         """Frees the store handle. Idempotent; later calls raise :class:`ClosedError`.
@@ -899,7 +1107,7 @@ class InitResult:
     @property
     def keys(self) -> KeyBlobs:
         """The key set's envelopes, read from the store on first access (then kept)."""
-        with self._lock:  # type: ignore[attr-defined]
+        with _named("InitResult.keys"), self._lock:  # type: ignore[attr-defined]
             if self._keys is None:  # type: ignore[attr-defined]
                 if self._store_json is None:  # type: ignore[attr-defined]
                     raise InvalidArgumentError("InitResult.keys: this result names no store to read the keys from")
@@ -923,8 +1131,10 @@ class InitResult:
 def _register_info(settings: Dict[str, Any]) -> Dict[str, Any]:
     """The key settings given to register: those in effect for the store used, no seed."""
     skip = {"key_id"}
-    skip |= {"region_name", "bucket_name", "secret_prefix"} if settings["key_store"] == "local" else {"key_path"}
+    aws = {"region_name", "bucket_name", "secret_prefix", "aws_timeout_seconds"}
+    skip |= aws if settings["key_store"] == "local" else {"key_path"}
     info = {k: v for k, v in settings.items() if v is not None and k not in skip}
+    info.setdefault("seal_mode", "none")
     if "key_path" in info:
         info["key_path"] = _path("init", "key_path", info["key_path"])
     if "seal_kek_path" in info:
@@ -953,11 +1163,76 @@ def _server_token(who: str, token: Any) -> Optional[bytes]:
 
 
 def _seconds(who: str, name: str, value: Any) -> Optional[float]:
+    """A number of seconds (int or float, as given; the library checks its range)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgumentError(f"{who}: {name} must be a number of seconds, not {type(value).__name__}")
-    return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgumentError(f"{who}: {name} must be a finite number of seconds, not {value}")
+    return value
+
+
+@overload
+def init(
+    *,
+    key_id: str,
+    auto_key_setup: bool = True,
+    key_path: PathLike = "./keys",
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+    metadata_encryption: bool = True,
+    seal_mode: Optional[SealMode] = None,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    preset: Preset = "ip3",
+    eval_mode: Optional[EvalMode] = None,
+    dim_list: Optional[Sequence[int]] = None,
+    seed: Optional[Union[str, BytesLike]] = None,
+    register: None = None,
+    address: str,
+    lifetime_days: Optional[float] = None,
+    token: Optional[Union[str, bytes]] = None,
+    token_file: Optional[PathLike] = None,
+    tls: Optional[bool] = None,
+    ca_file: Optional[PathLike] = None,
+    timeout: Optional[float] = None,
+    register_timeout: Optional[float] = None,
+) -> InitResult: ...
+
+
+@overload
+def init(
+    *,
+    key_id: str,
+    auto_key_setup: bool = True,
+    key_path: PathLike = "./keys",
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+    metadata_encryption: bool = True,
+    seal_mode: Optional[SealMode] = None,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    preset: Preset = "ip3",
+    eval_mode: Optional[EvalMode] = None,
+    dim_list: Optional[Sequence[int]] = None,
+    seed: Optional[Union[str, BytesLike]] = None,
+    register: Optional[RegisterFn] = None,
+    address: None = None,
+    lifetime_days: Optional[float] = None,
+    token: Optional[Union[str, bytes]] = None,
+    token_file: Optional[PathLike] = None,
+    tls: Optional[bool] = None,
+    ca_file: Optional[PathLike] = None,
+    timeout: Optional[float] = None,
+    register_timeout: Optional[float] = None,
+) -> InitResult: ...
 
 
 def init(
@@ -965,21 +1240,22 @@ def init(
     key_id: Optional[str] = None,
     auto_key_setup: bool = True,
     key_path: PathLike = "./keys",
-    key_store: str = "local",
+    key_store: KeyStore = "local",
     region_name: Optional[str] = None,
     bucket_name: Optional[str] = None,
     secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
     metadata_encryption: bool = True,
-    seal_mode: str = "none",
+    seal_mode: Optional[SealMode] = None,
     seal_kek_path: Optional[PathLike] = None,
     kek: Optional[Union[str, BytesLike]] = None,
-    preset: str = "ip3",
-    eval_mode: Optional[str] = None,
+    preset: Preset = "ip3",
+    eval_mode: Optional[EvalMode] = None,
     dim_list: Optional[Sequence[int]] = None,
     seed: Optional[Union[str, BytesLike]] = None,
     register: Optional[RegisterFn] = None,
-    lifetime_days: Optional[float] = None,
     address: Optional[str] = None,
+    lifetime_days: Optional[float] = None,
     token: Optional[Union[str, bytes]] = None,
     token_file: Optional[PathLike] = None,
     tls: Optional[bool] = None,
@@ -989,7 +1265,8 @@ def init(
 ) -> InitResult:
     """enVector's client start-up in one library call (``envector_init``): finds key set
     ``key_id`` in the store, or, with ``auto_key_setup`` (the default), generates it
-    (sealed with ``seal_mode='aes'`` under the KEK of ``seal_kek_path`` or ``kek``) and
+    (sealed with ``seal_mode='aes'`` under the KEK of ``seal_kek_path`` or ``kek``; a KEK
+    given without ``seal_mode`` means ``'aes'``, as for :class:`KeyGenerator`) and
     saves it; then, with ``address``, makes that enVector server hold and use its EvalKey:
     registers it only if the server has no key of that id (one it has must be the same
     EvalKey: :class:`AlreadyExistsError` otherwise), unloads the other keys and loads it.
@@ -1024,55 +1301,66 @@ def init(
     ``preset``, ``eval_mode`` and ``dim_list`` are those of :class:`KeyGenerator`: by
     default ip3 with mm32 and dims 32..4096 (as enVector's SDK): a 1.2 GB EvalKey (about
     15 s to make). ``lifetime_days`` is that of :class:`KeyGenerator` (default 5 years).
+    The store options are those of :class:`KeyManager` (``aws_timeout_seconds`` with
+    ``key_store='aws'``). Options that are True or False take only a bool.
     """
     who = "init"
+    with _named(who):
+        return _init(
+            who, key_id, auto_key_setup, register, address, tls, kek, token, seal_mode,
+            {
+                "key_store": key_store,
+                "key_path": key_path,
+                "region_name": region_name,
+                "bucket_name": bucket_name,
+                "secret_prefix": secret_prefix,
+                "aws_timeout_seconds": _seconds(who, "aws_timeout_seconds", aws_timeout_seconds),
+                "preset": preset,
+                "eval_mode": eval_mode,
+                "dim_list": dim_list,
+                "metadata_encryption": metadata_encryption,
+                "seal_kek_path": seal_kek_path,
+                "lifetime_days": lifetime_days,
+            },
+            {
+                "seed": seed,
+                "token_file": token_file,
+                "ca_file": ca_file,
+                "timeout_seconds": _seconds(who, "timeout", timeout),
+                "register_timeout_seconds": _seconds(who, "register_timeout", register_timeout),
+            },
+        )
+
+
+_STORE_KEYS = ("key_store", "key_path", "region_name", "bucket_name", "secret_prefix", "aws_timeout_seconds")
+
+
+def _init(
+    who: str, key_id: Any, auto_key_setup: Any, register: Any, address: Any, tls: Any, kek: Any, token: Any,
+    seal_mode: Any, key_settings: Dict[str, Any], other: Dict[str, Any],
+) -> InitResult:
     kid = _require_key_id(who, key_id)
     if register is not None and not callable(register):
         raise InvalidArgumentError(f"{who}: register must be callable as register(key_id, eval_key, info)")
-    if not isinstance(auto_key_setup, bool):
-        raise InvalidArgumentError(f"{who}: auto_key_setup must be True or False")
+    _check_bool(who, "auto_key_setup", auto_key_setup)
+    _check_bool(who, "metadata_encryption", key_settings["metadata_encryption"])
+    _check_bool(who, "tls", tls, optional=True)
     if register is not None and address is not None:
         raise InvalidArgumentError(
             f"{who}: give address (the library registers the EvalKey with that server) or register "
             "(your own callback), not both"
         )
-    if tls is not None and not isinstance(tls, bool):
-        raise InvalidArgumentError(f"{who}: tls must be True or False")
+    _check_kek(who, kek)
     settings: Dict[str, Any] = {
         "key_id": kid,
-        "key_store": key_store,
-        "key_path": key_path,
-        "region_name": region_name,
-        "bucket_name": bucket_name,
-        "secret_prefix": secret_prefix,
-        "preset": preset,
-        "eval_mode": eval_mode,
-        "dim_list": dim_list,
-        "metadata_encryption": metadata_encryption,
-        "seal_mode": seal_mode,
-        "seal_kek_path": seal_kek_path,
-        "lifetime_days": lifetime_days,
+        **key_settings,
+        "seal_mode": _seal_mode(who, seal_mode, kek, key_settings["seal_kek_path"]),
     }
-    options = _options_json(who, {
-        **settings,
-        "seed": seed,
-        "auto_key_setup": auto_key_setup,
-        "address": address,
-        "token_file": token_file,
-        "tls": tls,
-        "ca_file": ca_file,
-        "timeout_seconds": _seconds(who, "timeout", timeout),
-        "register_timeout_seconds": _seconds(who, "register_timeout", register_timeout),
-    })
-    store_keys = ("key_store", "key_path", "region_name", "bucket_name", "secret_prefix")
-    store_json = _options_json(who, {k: settings[k] for k in store_keys})
+    options = _options_json(who, {**settings, **other, "auto_key_setup": auto_key_setup, "address": address, "tls": tls})
+    store_json = _options_json(who, {k: settings[k] for k in _STORE_KEYS})
     tok = _server_token(who, token)
-    k = _kek_input(who, kek, None)
-    try:
+    with _kek_bytes(who, kek, None) as k:
         result = ops.init(options, k, tok)
-    finally:
-        if isinstance(k, bytearray) and k is not kek:
-            _wipe(k)
 
     created = bool(result["created"])
     registered = bool((result.get("endpoint") or {}).get("registered", False))
@@ -1092,8 +1380,9 @@ def init(
                 try:
                     st.delete(kid_c, n.DELETE_IMMEDIATE)
                 except Exception as d:
-                    note = f"envector-keys: init: register failed and key set {shown(kid)} could not be removed: {d}"
-                    warnings.warn(note, RuntimeWarning, stacklevel=2)
+                    note = (f"envector-keys: init: register failed and key set {shown(kid)} could not be removed: "
+                            f"{strip_c_prefix(str(d))}")
+                    warnings.warn(note, RuntimeWarning, stacklevel=3)
                     if hasattr(e, "add_note"):
                         e.add_note(note)
                 raise
@@ -1108,6 +1397,40 @@ init_index_config = init
 # ---- metadata encryption ---------------------------------------------------------------------
 
 
+@overload
+def encrypt_metadata(
+    metadata: Metadata,
+    key_path: PathLike,
+    key_id: str,
+    *,
+    aad: Optional[Union[str, BytesLike]] = None,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+) -> str: ...
+
+
+@overload
+def encrypt_metadata(
+    metadata: Metadata,
+    key_path: PathLike = "./keys",
+    *,
+    key_id: str,
+    aad: Optional[Union[str, BytesLike]] = None,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+) -> str: ...
+
+
 def encrypt_metadata(
     metadata: Metadata,
     key_path: PathLike = "./keys",
@@ -1116,10 +1439,11 @@ def encrypt_metadata(
     aad: Optional[Union[str, BytesLike]] = None,
     seal_kek_path: Optional[PathLike] = None,
     kek: Optional[Union[str, BytesLike]] = None,
-    key_store: str = "local",
+    key_store: KeyStore = "local",
     region_name: Optional[str] = None,
     bucket_name: Optional[str] = None,
     secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
 ) -> str:
     """Encrypts one metadata value with the MetadataKey of key set ``key_id`` and returns
     the token enVector stores beside the vector: standard base64 of the JSON
@@ -1137,25 +1461,30 @@ def encrypt_metadata(
     MetadataKey without its KEK), :class:`NotFoundError` (no such key set, or one made with
     ``metadata_encryption=False``), :class:`AuthenticationError` (wrong KEK).
     """
-    with KeyManager(key_id=key_id, key_store=key_store, key_path=key_path, region_name=region_name,
-                    bucket_name=bucket_name, secret_prefix=secret_prefix) as km:
-        return km._encrypt_metadata("encrypt_metadata", metadata, None, aad, seal_kek_path, kek)
+    who = "encrypt_metadata"
+    with _named(who):
+        _require_key_id(who, key_id)
+        with KeyManager(key_id=key_id, key_store=key_store, key_path=key_path, region_name=region_name,
+                        bucket_name=bucket_name, secret_prefix=secret_prefix,
+                        aws_timeout_seconds=aws_timeout_seconds) as km:
+            return km._encrypt_metadata(who, metadata, None, aad, seal_kek_path, kek)
 
 
 @overload
 def decrypt_metadata(
     token: Union[str, BytesLike],
-    key_path: PathLike = "./keys",
-    key_id: Optional[str] = None,
+    key_path: PathLike,
+    key_id: str,
     *,
     aad: Optional[Union[str, BytesLike]] = None,
     as_json: Literal[False] = False,
     seal_kek_path: Optional[PathLike] = None,
     kek: Optional[Union[str, BytesLike]] = None,
-    key_store: str = "local",
+    key_store: KeyStore = "local",
     region_name: Optional[str] = None,
     bucket_name: Optional[str] = None,
     secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
 ) -> str: ...
 
 
@@ -1163,16 +1492,35 @@ def decrypt_metadata(
 def decrypt_metadata(
     token: Union[str, BytesLike],
     key_path: PathLike = "./keys",
-    key_id: Optional[str] = None,
+    *,
+    key_id: str,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: Literal[False] = False,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+) -> str: ...
+
+
+@overload
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike,
+    key_id: str,
     *,
     aad: Optional[Union[str, BytesLike]] = None,
     as_json: Literal[True],
     seal_kek_path: Optional[PathLike] = None,
     kek: Optional[Union[str, BytesLike]] = None,
-    key_store: str = "local",
+    key_store: KeyStore = "local",
     region_name: Optional[str] = None,
     bucket_name: Optional[str] = None,
     secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
 ) -> JSONValue: ...
 
 
@@ -1180,16 +1528,53 @@ def decrypt_metadata(
 def decrypt_metadata(
     token: Union[str, BytesLike],
     key_path: PathLike = "./keys",
-    key_id: Optional[str] = None,
+    *,
+    key_id: str,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: Literal[True],
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+) -> JSONValue: ...
+
+
+@overload
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike,
+    key_id: str,
     *,
     aad: Optional[Union[str, BytesLike]] = None,
     as_json: bool,
     seal_kek_path: Optional[PathLike] = None,
     kek: Optional[Union[str, BytesLike]] = None,
-    key_store: str = "local",
+    key_store: KeyStore = "local",
     region_name: Optional[str] = None,
     bucket_name: Optional[str] = None,
     secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
+) -> Union[str, JSONValue]: ...
+
+
+@overload
+def decrypt_metadata(
+    token: Union[str, BytesLike],
+    key_path: PathLike = "./keys",
+    *,
+    key_id: str,
+    aad: Optional[Union[str, BytesLike]] = None,
+    as_json: bool,
+    seal_kek_path: Optional[PathLike] = None,
+    kek: Optional[Union[str, BytesLike]] = None,
+    key_store: KeyStore = "local",
+    region_name: Optional[str] = None,
+    bucket_name: Optional[str] = None,
+    secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
 ) -> Union[str, JSONValue]: ...
 
 
@@ -1202,10 +1587,11 @@ def decrypt_metadata(
     as_json: bool = False,
     seal_kek_path: Optional[PathLike] = None,
     kek: Optional[Union[str, BytesLike]] = None,
-    key_store: str = "local",
+    key_store: KeyStore = "local",
     region_name: Optional[str] = None,
     bucket_name: Optional[str] = None,
     secret_prefix: Optional[str] = None,
+    aws_timeout_seconds: Optional[float] = None,
 ) -> Union[str, JSONValue]:
     """Decrypts a metadata token (of :func:`encrypt_metadata` or enVector's SDK: the base64
     token or its JSON form) with the MetadataKey of key set ``key_id`` and the ``aad`` it
@@ -1219,6 +1605,10 @@ def decrypt_metadata(
     or one without a MetadataKey), :class:`CorruptDataError` (the metadata is not UTF-8
     text, or with ``as_json=True`` not JSON).
     """
-    with KeyManager(key_id=key_id, key_store=key_store, key_path=key_path, region_name=region_name,
-                    bucket_name=bucket_name, secret_prefix=secret_prefix) as km:
-        return km._decrypt_metadata("decrypt_metadata", token, None, aad, as_json, seal_kek_path, kek)
+    who = "decrypt_metadata"
+    with _named(who):
+        _require_key_id(who, key_id)
+        with KeyManager(key_id=key_id, key_store=key_store, key_path=key_path, region_name=region_name,
+                        bucket_name=bucket_name, secret_prefix=secret_prefix,
+                        aws_timeout_seconds=aws_timeout_seconds) as km:
+            return km._decrypt_metadata(who, token, None, aad, as_json, seal_kek_path, kek)

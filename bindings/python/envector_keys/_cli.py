@@ -13,9 +13,21 @@ from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Runs envector-keygen with argv (default sys.argv[1:]) and returns its exit status:
-    0 success, 1 failure, 2 usage error. The library reads standard input (for
-    --seal_key_stdin) and writes standard output and error itself."""
+    """Runs envector-keygen with argv (default sys.argv[1:]) and returns its exit status,
+    the command line's:
+
+    - 0: success;
+    - 1: failure (any other error);
+    - 2: usage error (an unknown flag or command, a flag value not accepted);
+    - 3: the key set is not active (preparing, deactivated or destroyed) or has expired;
+    - 4: not found (a key set, key file, store directory, bucket, object, secret or
+      server key);
+    - 5: authentication failed: a wrong KEK or altered sealed data (or metadata token),
+      or AWS (or the server) refused the credentials (or token);
+    - 6: already exists (keys are never overwritten).
+
+    The library reads standard input (for --seal_key_stdin) and writes standard output
+    and error itself."""
     from . import _native as n
 
     args = sys.argv[1:] if argv is None else list(argv)

@@ -249,10 +249,10 @@ def check_process(who: str) -> None:
 def take_error(who: str, status: int, err: Any) -> EnvectorError:
     """The exception of a failed call; frees the library's error object."""
     if not err:
-        return error_from_status(status, f"{who} failed with status {status}")
+        return error_from_status(status, f"{who}: failed with status {status}")
     try:
         raw = lib.envector_error_message(err)
-        message = raw.decode("utf-8", "replace") if raw is not None else f"{who} failed with status {status}"
+        message = raw.decode("utf-8", "replace") if raw is not None else f"{who}: failed with status {status}"
     finally:
         lib.envector_error_free(err)
     return error_from_status(status, message)

@@ -7,19 +7,24 @@ from __future__ import annotations
 import ctypes
 import json
 from ctypes import POINTER, byref, c_int, c_size_t
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, overload
 
 from . import _native as n
-from .errors import STATUS, ClosedError, InvalidArgumentError, shown, shown_text
+from .errors import STATUS, ClosedError, InternalError, InvalidArgumentError, shown, shown_text
 
 #: The KeyBlobs key of each role, in role order.
 BLOB_KEYS: Tuple[str, ...] = ("sec_blob", "enc_blob", "eval_blob", "metadata_blob")
 
+#: The keys of the envelopes a complete key set always holds.
+RequiredBlobKey = Literal["sec_blob", "enc_blob", "eval_blob"]
+#: The key of the envelope a key set holds only with metadata encryption.
+BlobKey = Literal["sec_blob", "enc_blob", "eval_blob", "metadata_blob"]
 
-class KeyBlobs(Dict[str, Optional[bytes]]):
-    """The envelopes of a key set, one per role, as bytes (None for a role not held):
-    ``sec_blob``, ``enc_blob``, ``eval_blob``, ``metadata_blob``. A dict whose repr shows
-    sizes only, never key material."""
+
+class PartialKeyBlobs(Dict[str, Optional[bytes]]):
+    """The envelopes of a key set, one per role, as bytes, None for a role not held or
+    not asked for (``load(roles=...)``): ``sec_blob``, ``enc_blob``, ``eval_blob``,
+    ``metadata_blob``. A dict whose repr shows sizes only, never key material."""
 
     def __repr__(self) -> str:
         parts = []
@@ -28,6 +33,22 @@ class KeyBlobs(Dict[str, Optional[bytes]]):
         return f"KeyBlobs({', '.join(parts)})"
 
     __str__ = __repr__
+
+
+class KeyBlobs(PartialKeyBlobs):
+    """The envelopes of a whole key set (what generate_keys_stream() and load() without
+    roles return): ``sec_blob``, ``enc_blob`` and ``eval_blob`` are bytes, always;
+    ``metadata_blob`` is bytes, or None for a key set made with
+    ``metadata_encryption=False``. A dict whose repr shows sizes only."""
+
+    @overload
+    def __getitem__(self, key: RequiredBlobKey) -> bytes: ...
+
+    @overload
+    def __getitem__(self, key: str) -> Optional[bytes]: ...
+
+    def __getitem__(self, key: str) -> Optional[bytes]:
+        return super().__getitem__(key)
 
 
 def _handle_call(h: n.Handle, who: str, fn: Any, *args: Any, expect: Optional[int] = None) -> int:
@@ -63,6 +84,15 @@ class KeySet(n.Handle):
         return n.copy_bytes(data, length.value)
 
     def blobs(self) -> KeyBlobs:
+        """Every role's envelope of a whole key set (SecKey, EncKey and EvalKey held; an
+        InternalError otherwise), read in one call (envector_keyset_blobs)."""
+        out = KeyBlobs(self.partial_blobs())
+        missing = [k for k in BLOB_KEYS[:3] if out[k] is None]
+        if missing:
+            raise InternalError(f"envector_keyset_blobs: the key set holds no {', '.join(missing)}")
+        return out
+
+    def partial_blobs(self) -> PartialKeyBlobs:
         """Every role's envelope (None for a role not held), read in one call
         (envector_keyset_blobs); each buffer is copied and freed at once."""
         data = (n.BytesP * n.ROLE_COUNT)()
@@ -71,7 +101,7 @@ class KeySet(n.Handle):
         # The addresses as ints: an element of a ctypes array of pointers shares the
         # array's memory.
         addrs = [ctypes.cast(data[r], ctypes.c_void_p).value for r in range(n.ROLE_COUNT)]
-        out = KeyBlobs()
+        out = PartialKeyBlobs()
         try:
             for r in range(n.ROLE_COUNT):
                 a, addrs[r] = addrs[r], None  # freed by copy_bytes from here on
@@ -311,18 +341,28 @@ def init(options_json: bytes, kek: Any = None, token: Optional[bytes] = None) ->
     return value
 
 
-def generate_stream(options_json: bytes) -> KeyBlobs:
-    """A new key set in memory, as envelopes."""
+def generate_stream(options_json: bytes, kek: Any = None) -> KeyBlobs:
+    """A new key set in memory, as envelopes; with kek (bytes-like), its secret keys
+    sealed under kek (envector_seal) before they leave the library."""
     with keygen(options_json) as ks:
-        return ks.blobs()
+        if kek is None:
+            return ks.blobs()
+        with ks.seal(kek) as sealed:
+            return sealed.blobs()
 
 
-def generate_to_store(options_json: bytes) -> None:
-    """A new key set saved in the store the same options name: nothing is written unless
-    generation succeeded, and the store writes all or nothing."""
-    with keygen(options_json) as ks, store_open(options_json) as st:
-        st.save(ks)
+def generate_to_store(options_json: bytes, kek: Any = None) -> None:
+    """A new key set saved in the store the same options name; with kek (bytes-like),
+    sealed under kek first (envector_seal). Nothing is written unless generation (and
+    sealing) succeeded, and the store writes all or nothing."""
+    with keygen(options_json) as ks:
+        if kek is None:
+            with store_open(options_json) as st:
+                st.save(ks)
+            return
+        with ks.seal(kek) as sealed, store_open(options_json) as st:
+            st.save(sealed)
 
 
-__all__ = ["BLOB_KEYS", "KeyBlobs", "KeySet", "Store", "keygen", "from_blobs", "store_open", "generate_stream",
+__all__ = ["BLOB_KEYS", "KeyBlobs", "PartialKeyBlobs", "KeySet", "Store", "keygen", "from_blobs", "store_open", "generate_stream",
            "generate_to_store", "init"]

@@ -2,14 +2,16 @@
 
 Every error this package raises is an :class:`EnvectorError` with ``code`` (the C macro
 name, e.g. ``'ENVECTOR_ERR_NOT_FOUND'``) and ``status`` (its number). Messages come from
-the library: they say where the error comes from and what is accepted, and never hold
-key material.
+the library, in this package's words: they start with the method called
+(``KeyManager.save: ...``), name the arguments as a Python caller writes them, say where
+the error comes from and what is accepted, and never hold key material.
 """
 
 from __future__ import annotations
 
+import re
 import reprlib
-from typing import Dict, Optional, Type
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Type
 
 __all__ = [
     "STATUS",
@@ -203,3 +205,138 @@ def shown_text(text: object) -> str:
     256 characters, then ``...``."""
     t = str(text)
     return t if len(t) <= SHOWN_TEXT else t[:SHOWN_TEXT] + "..."
+
+
+# ---- the library's messages in the words of this package (internal) -------------------
+#
+# Every message of the library starts with the C function that failed
+# ("envector_store_save: ..."), and a few name another C function or a C argument. A user
+# of this package called a method, and named its arguments: api_message() says that
+# method, and names what the user wrote.
+
+#: The method of this package behind each C function it calls, for a message that names
+#: a C function in its text (its start is replaced by the method called).
+C_FUNCTIONS: Dict[str, str] = {
+    "envector_keygen": "KeyGenerator.generate_keys",
+    "envector_seal": "KeyGenerator (with kek or seal_kek_path)",
+    "envector_unseal": "KeyManager.verify",
+    "envector_keyset_verify": "KeyManager.verify",
+    "envector_keyset_from_blobs": "KeyManager.save",
+    "envector_keyset_blob": "KeyManager.load",
+    "envector_keyset_blobs": "KeyManager.load",
+    "envector_keyset_roles": "KeyManager.load",
+    "envector_keyset_id": "KeyManager.load",
+    "envector_keyset_sealed": "KeyManager.load",
+    "envector_keyset_state_json": "KeyManager.state",
+    "envector_metadata_encrypt": "encrypt_metadata",
+    "envector_metadata_decrypt": "decrypt_metadata",
+    "envector_store_open": "KeyManager",
+    "envector_store_save": "KeyManager.save",
+    "envector_store_load": "KeyManager.load",
+    "envector_store_exists": "KeyManager.verify_key_id",
+    "envector_store_delete": "KeyManager.delete",
+    "envector_store_list": "KeyManager.list_keys",
+    "envector_store_set_state": "KeyManager.set_state",
+    "envector_store_reseal": "KeyManager.reseal",
+    "envector_store_rotate": "KeyManager.rotate",
+    "envector_store_load_version": "KeyManager.load_version",
+    "envector_store_list_sets": "KeyManager.list_sets",
+    "envector_init": "init",
+}
+
+#: Options the library names otherwise than this package's arguments (the others are
+#: the same words).
+C_OPTIONS: Dict[str, str] = {
+    "timeout_seconds": "timeout",
+    "register_timeout_seconds": "register_timeout",
+    "old_kek": "kek",
+}
+
+#: Whole phrases of the library's messages that say how to do something in C.
+C_PHRASES: Tuple[Tuple[str, str], ...] = (
+    (
+        'seal_mode "aes" needs seal_kek_path, the file of the 32-byte KEK (or generate with seal_mode "none" '
+        'and seal the key set with envector_seal)',
+        'seal_mode "aes" needs the KEK: give kek (the KEK itself: 32 raw bytes, 64 hex characters or 44 base64 '
+        'characters) or seal_kek_path (the file holding it)',
+    ),
+)
+
+#: A setting named in every language the library serves ("AWSConfig.Timeout in Go,
+#: aws_timeout_seconds in C and Python, awsTimeoutSeconds in Node, --timeout in the CLI"):
+#: the caller's language has one name for it.
+_C_LANGUAGES = re.compile(r"\S+ in Go, (\S+) in C and Python, (\S+) in Node, \S+ in the CLI")
+
+_C_PREFIX = re.compile(r"envector_[a-z]+(?:_[a-z]+)*: ")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_C_FUNCTION = re.compile(r"\benvector_(?!keys\b)[a-z]+(?:_[a-z]+)*\b")
+#: A C length argument with its value: "kek_len 99 is not accepted".
+_C_LENGTH = re.compile(r"\b((?:new_|old_)?kek)_len (\d+)")
+#: A field of envector_store_set_state's change_json: 'change_json: "to" must be ...'.
+_C_CHANGE = re.compile(r'\bchange_json: "(to|reason|compromised)"')
+
+
+def _option_pattern(names: Sequence[str]) -> "re.Pattern[str]":
+    # An option name as a word of the message: not part of a path, a dotted field
+    # (entries[0].metadata.eval_mode), a longer name or a command-line flag (--key_id).
+    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+    return re.compile(r"(?<![\w./\\-])(" + alternatives + r")(?![\w/\\-])")
+
+
+def api_message(
+    message: str,
+    who: str,
+    status: int,
+    functions: Mapping[str, str] = C_FUNCTIONS,
+    options: Mapping[str, str] = C_OPTIONS,
+    phrases: Sequence[Tuple[str, str]] = C_PHRASES,
+    option_length: str = "{name} of {n} bytes",
+) -> str:
+    """message, a message of the library, as the caller of ``who`` reads it: ``who``
+    instead of the C function it starts with, the caller's names for the options and
+    arguments the library names (outside quoted values; not in messages about data
+    that does not check out, whose field names are the files'), and no other C
+    function."""
+    m = _C_PREFIX.match(message)
+    if m is None:
+        return message
+    text = message[m.end():]
+    for c, ours in phrases:
+        text = text.replace(c, ours)
+    text = _C_LANGUAGES.sub(lambda x: x.group(1), text)
+    rename = status != STATUS["CORRUPT"]
+    if rename:
+        text = _C_CHANGE.sub(lambda x: options.get(x.group(1), x.group(1)), text)
+    opt = _option_pattern(list(options)) if rename and options else None
+
+    def words(part: str) -> str:
+        part = _C_FUNCTION.sub(lambda f: functions.get(f.group(0), "this package"), part)
+        if not rename:
+            return part
+        part = _C_LENGTH.sub(lambda x: option_length.format(name=options.get(x.group(1), x.group(1)), n=x.group(2)), part)
+        if opt is not None:
+            part = opt.sub(lambda x: options[x.group(1)], part)
+        return part
+
+    out = []
+    last = 0
+    for q in _QUOTED.finditer(text):
+        out.append(words(text[last:q.start()]))
+        out.append(q.group(0))
+        last = q.end()
+    out.append(words(text[last:]))
+    return f"{who}: {''.join(out)}"
+
+
+def strip_c_prefix(message: str) -> str:
+    """message without the C function it starts with (to quote it inside another)."""
+    m = _C_PREFIX.match(message)
+    return message[m.end():] if m else message
+
+
+def rename_error(e: EnvectorError, who: str) -> None:
+    """Puts e's message in the words of a caller of ``who`` (see api_message), in place."""
+    if e.args and isinstance(e.args[0], str):
+        new = api_message(e.args[0], who, e.status)
+        if new != e.args[0]:
+            e.args = (new,) + tuple(e.args[1:])

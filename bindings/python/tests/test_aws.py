@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
+import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -139,3 +143,92 @@ def test_generate_keys_locally_then_save_to_aws_same_bytes(moto: Moto, tmp_path:
         back = remote.load()
         assert back == keys
         assert back["sec_blob"] == (tmp_path / "both" / "SecKey.json").read_bytes()
+
+
+class SilentEndpoint:
+    """A loopback TCP endpoint that accepts connections and never answers (an AWS endpoint
+    that hangs): every connection is held open, unread, until close()."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: list = []
+        self.accepted = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.held:
+            c.close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def silent_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentEndpoint]:
+    """AWS_* pointing at a SilentEndpoint, with dummy credentials and nothing from the
+    user's AWS configuration (as the moto tests set them)."""
+    srv = SilentEndpoint()
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": srv.url, "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }.items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
+        monkeypatch.delenv(k, raising=False)
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+def test_aws_timeout_seconds_bounds_a_call_to_an_endpoint_that_never_answers(silent_aws: SilentEndpoint, tmp_path: Path) -> None:
+    keys = ek.KeyGenerator(key_id="t", **SMALL).generate_keys_stream()
+    calls = [
+        ("KeyManager.list_keys", lambda km: km.list_keys()),
+        ("KeyManager.save", lambda km: km.save(keys)),
+        ("KeyManager.load", lambda km: km.load()),
+    ]
+    for who, call in calls:
+        with ek.KeyManager(key_id="t", key_store="aws", region_name="us-east-1", aws_timeout_seconds=1) as km:
+            start = time.monotonic()
+            with pytest.raises(ek.RemoteStoreError) as ei:
+                call(km)
+            elapsed = time.monotonic() - start
+        print(f"{who} against a silent endpoint, aws_timeout_seconds=1: RemoteStoreError after {elapsed:.2f} s: {ei.value}")
+        assert elapsed < 10, f"{who} took {elapsed:.1f} s"
+        assert str(ei.value).startswith(f"{who}: "), str(ei.value)
+        assert "within 1s" in str(ei.value), str(ei.value)
+        assert "awsTimeoutSeconds" not in str(ei.value) and "AWSConfig" not in str(ei.value), "Python's name only"
+        assert ei.value.code == "ENVECTOR_ERR_REMOTE"
+    assert silent_aws.accepted >= len(calls), "the calls reached the silent endpoint"
+    start = time.monotonic()
+    with pytest.raises(ek.RemoteStoreError):
+        ek.init(key_id="t", key_store="aws", region_name="us-east-1", aws_timeout_seconds=0.5, auto_key_setup=False)
+    elapsed = time.monotonic() - start
+    print(f"init against a silent endpoint, aws_timeout_seconds=0.5: RemoteStoreError after {elapsed:.2f} s")
+    assert elapsed < 10
+
+
+def test_aws_timeout_seconds_out_of_range_or_not_aws_is_refused(tmp_path: Path) -> None:
+    for value, pattern in [(0, r"aws_timeout_seconds must be a positive number of seconds, at most 3600"),
+                           (-1, r"positive number"), (3601, r"at most 3600"),
+                           ("30s", r"aws_timeout_seconds must be a number of seconds, not str"),
+                           (float("inf"), r"aws_timeout_seconds must be a finite number of seconds")]:
+        with pytest.raises(ek.InvalidArgumentError, match=pattern):
+            ek.KeyManager(key_store="aws", region_name="us-east-1", aws_timeout_seconds=value).open()  # type: ignore[arg-type]
+    with pytest.raises(ek.InvalidArgumentError, match=r'aws_timeout_seconds applies to key_store "aws" only'):
+        ek.KeyManager(key_path=tmp_path, aws_timeout_seconds=5).list_keys()
+    assert list(tmp_path.iterdir()) == []

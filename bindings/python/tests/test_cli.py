@@ -77,7 +77,7 @@ def test_generate_and_seal_with_the_kek_on_standard_input(tmp_path: Path) -> Non
 
     wrong = kek_file(tmp_path, "base64", "wrong").read_bytes()
     r = pykeygen("verify", "--key_path", str(keys), "--key_id", "s1", "--seal_key_stdin", stdin=wrong)
-    assert r.returncode == 1
+    assert r.returncode == 5, "authentication failed"
     assert "s1" in r.stderr.decode() and wrong.strip().decode() not in r.stderr.decode()
 
     # A KEK of 31 bytes on standard input: refused, naming the accepted forms; nothing written.
@@ -97,9 +97,10 @@ def test_list_inspect_delete_and_a_non_empty_output_directory(tmp_path: Path) ->
     assert r.returncode == 0 and "EvalKey" in r.stdout.decode()
     before = tree(keys)
     r = pykeygen("--key_path", str(keys), "--key_id", "a", *SMALL_CLI)
-    assert r.returncode == 1 and "a" in r.stderr.decode()
+    assert r.returncode == 6 and "a" in r.stderr.decode(), "already exists"
+
     assert tree(keys) == before
-    assert pykeygen("delete", "--key_path", str(keys), "--key_id", "a").returncode == 0
+    assert pykeygen("delete", "--key_path", str(keys), "--key_id", "a", "--yes").returncode == 0
     assert tree(keys) == []
 
 
@@ -118,13 +119,28 @@ def test_same_output_and_exit_status_as_the_go_binary(go_keygen: str, args: list
     want = subprocess.run([go_keygen, *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
     got = pykeygen(*args)
     assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr)
-    assert got.returncode in (0, 1, 2)
+    assert got.returncode in range(7)
 
 
 def test_exit_statuses(tmp_path: Path) -> None:
+    # As _cli.main's docstring says: 0 ok, 1 failure, 2 usage, 3 not active, 4 not found,
+    # 5 authentication failed, 6 already exists.
+    keys = tmp_path / "keys"
+    kek = kek_file(tmp_path)
     assert pykeygen("--version").returncode == 0
     assert pykeygen("--nope").returncode == 2
-    assert pykeygen("verify", "--key_path", str(tmp_path), "--key_id", "none").returncode == 1
+    assert pykeygen("verify", "--key_path", str(keys), "--key_id", "none").returncode == 4
+    assert pykeygen("--key_path", str(keys), "--key_id", "a", *SMALL_CLI, "--seal_mode", "aes", "--seal_key_path", str(kek),
+                    "--quiet").returncode == 0
+    assert pykeygen("--key_path", str(keys), "--key_id", "a", *SMALL_CLI, "--quiet").returncode == 6
+    wrong = kek_file(tmp_path, "hex", "wrong")
+    assert pykeygen("verify", "--key_path", str(keys), "--key_id", "a", "--seal_key_path", str(wrong)).returncode == 5
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert pykeygen("--key_path", str(not_a_dir), "--key_id", "b", *SMALL_CLI, "--quiet").returncode == 1
+    with ek.KeyManager(key_path=keys, key_id="a") as km:
+        km.set_state("deactivated", "retired", seal_kek_path=kek)
+    assert pykeygen("verify", "--key_path", str(keys), "--key_id", "a", "--seal_key_path", str(kek)).returncode == 3
 
 
 def test_the_console_script_is_envector_keygen_not_pyenvector_keygen() -> None:
@@ -138,4 +154,4 @@ def test_the_console_script_is_envector_keygen_not_pyenvector_keygen() -> None:
     assert "entry_points" not in (PKG / "setup.py").read_text(encoding="utf-8")
     # ... which runs the envector-keygen command line.
     r = pykeygen("--version")
-    assert (r.returncode, r.stdout) == (0, b"envector-keygen 0.1.0\n"), r
+    assert (r.returncode, r.stdout) == (0, f"envector-keygen {(ROOT / 'VERSION').read_text().strip()}\n".encode()), r

@@ -104,7 +104,7 @@ def test_init_sealed_with_kek_bytes_and_registered(tmp_path: Path, keyserver: Ke
     assert (r.created, r.sealed, r.registered) == (True, True, True)
     with pytest.raises(ek.AuthenticationError):
         ek.init(key_path=tmp_path, key_id="s", seal_mode="aes", kek=bytes(32), **srv)
-    with pytest.raises(ek.InvalidArgumentError, match="give the KEK as kek or as seal_kek_path, not both"):
+    with pytest.raises(ek.InvalidArgumentError, match="init: give kek or seal_kek_path, not both"):
         ek.init(key_path=tmp_path, key_id="s", seal_mode="aes", kek=kek, seal_kek_path=kek_file(tmp_path), **srv)
     ok = ek.init(key_path=tmp_path, key_id="s", seal_mode="aes", kek=kek.hex(), **srv)
     assert (ok.created, ok.registered, ok.sealed) == (False, False, True)
