@@ -616,7 +616,9 @@ ENVECTOR_API int envector_init(const char *options_json, const uint8_t *kek, siz
 /* Runs the envector-keygen command line: argv[0] is the program name, argv[1..argc-1]
  * the arguments (e.g. "generate", "--key_id", "k1"). Reads the process's standard
  * input, writes its standard output and error. Returns the exit status: 0 success,
- * 1 failure, 2 usage error (also for argc < 1 or argv NULL). Thread-safe, but the
+ * 1 failure, 2 usage error (also for argc < 1 or argv NULL), 3 key set not active,
+ * 4 not found, 5 authentication failed (wrong KEK, altered sealed data, AWS refused
+ * the credentials), 6 already exists. Thread-safe, but the
  * standard streams are shared with the rest of the process. */
 ENVECTOR_API int envector_cli_main(int argc, char *const argv[]);
 

@@ -48,7 +48,11 @@ func readKEKFlags(e *env, fs *flagSet, pathFlag, stdinFlag string) (*core.KEK, e
 	case fs.has(pathFlag):
 		return readKEKFile(e, fs, fs.str(pathFlag, ""))
 	case fs.has(stdinFlag):
-		return readKEKStdin(e, fs)
+		prompt := kekPrompt
+		if strings.HasPrefix(stdinFlag, "new_") {
+			prompt = "New " + prompt
+		}
+		return readKEKStdin(e, fs, prompt)
 	}
 	return nil, nil
 }
@@ -74,7 +78,11 @@ func readKEKFile(e *env, fs *flagSet, path string) (*core.KEK, error) {
 	}
 	k, err := core.ReadKEK(bytes.NewReader(data))
 	if err != nil {
-		return nil, core.Wrap(core.KindOf(err), "kek", nil, "KEK file %s: %s", path, err.(*core.Error).Msg)
+		var ce *core.Error
+		if errors.As(err, &ce) {
+			return nil, core.Wrap(ce.Kind, "kek", nil, "KEK file %s: %s", path, ce.Msg)
+		}
+		return nil, core.Wrap(core.KindOf(err), "kek", err, "KEK file %s", path)
 	}
 	warnWeakKEK(e, fs, "KEK file "+shellQuote(path), data)
 	return k, nil
@@ -82,11 +90,11 @@ func readKEKFile(e *env, fs *flagSet, path string) (*core.KEK, error) {
 
 // readKEKStdin reads the KEK from standard input: from a terminal after a prompt, with
 // no echo; from anything else as it comes, with no prompt.
-func readKEKStdin(e *env, fs *flagSet) (*core.KEK, error) {
+func readKEKStdin(e *env, fs *flagSet, prompt string) (*core.KEK, error) {
 	var data []byte
 	var err error
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		data, err = readNoEcho(int(f.Fd()), e.stderr, kekPrompt)
+		data, err = readNoEcho(int(f.Fd()), e.stderr, prompt)
 	} else {
 		data, err = io.ReadAll(io.LimitReader(e.stdin, maxKEKInput+1))
 	}

@@ -180,20 +180,12 @@ func runReseal(e *env, fs *flagSet) error {
 	if fs.has("seal_key_stdin") && fs.has("new_seal_key_stdin") {
 		return usagef("only one KEK can come from standard input; give the other with a --*seal_key_path file")
 	}
-	var newKEK *core.KEK
-	var err error
-	switch {
-	case fs.has("new_seal_key_path") && fs.has("new_seal_key_stdin"):
-		return usagef("give either --new_seal_key_path or --new_seal_key_stdin, not both")
-	case fs.has("new_seal_key_path"):
-		newKEK, err = core.ReadKEKFile(fs.str("new_seal_key_path", ""))
-	case fs.has("new_seal_key_stdin"):
-		newKEK, err = core.ReadKEK(e.stdin)
-	default:
-		return usagef("reseal needs the new KEK: --new_seal_key_path FILE or --new_seal_key_stdin (and the current one with --seal_key_path or --seal_key_stdin when the set is sealed)")
-	}
+	newKEK, err := readKEKFlags(e, fs, "new_seal_key_path", "new_seal_key_stdin")
 	if err != nil {
 		return err
+	}
+	if newKEK == nil {
+		return usagef("reseal needs the new KEK: --new_seal_key_path FILE or --new_seal_key_stdin (and the current one with --seal_key_path or --seal_key_stdin when the set is sealed)")
 	}
 	defer newKEK.Wipe()
 	oldKEK, err := readKEK(e, fs)

@@ -90,7 +90,7 @@ def test_pyenvector_encrypts_ours_decrypts(sets: KeySets, tmp_path: Path, which:
     # Other associated data: refused, nothing printed.
     other = "tenant-8/doc-42" if aad is not None else "unexpected"
     r = our_decrypt(sets, ks, tmp_path, token, other)
-    assert r.returncode == 1 and r.stdout == b"", text(r)
+    assert r.returncode == 5 and r.stdout == b"", text(r)
     assert DOES_NOT_DECRYPT in r.stderr.decode(), text(r)
 
 

@@ -57,7 +57,7 @@ library_from: str = _native.library_from
 
 
 def library_version() -> str:
-    """The version of the loaded libenvector, e.g. '0.1.0'."""
+    """The version of the loaded libenvector, as "MAJOR.MINOR.PATCH"; the library a package ships with says its __version__."""
     return _native.version()
 
 

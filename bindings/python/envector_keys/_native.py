@@ -319,7 +319,7 @@ def in_buffer(data: Any, what: str) -> Tuple[Any, int, Any]:
 
 
 def version() -> str:
-    """The version of the loaded libenvector, e.g. '0.1.0' (a static string in C)."""
+    """The version of the loaded libenvector, as "MAJOR.MINOR.PATCH" (a static string in C)."""
     raw = lib.envector_version()
     return raw.decode("ascii") if raw else ""
 
