@@ -115,4 +115,4 @@ def test_tokens_of_one_key_set_do_not_open_under_another(sets: KeySets, tmp_path
     with pytest.raises(Exception):
         decrypt_metadata(token, str(sets["pyenvector"].file("MetadataKey")))
     r = our_decrypt(sets, sets["pyenvector"], tmp_path, token, None)
-    assert r.returncode == 1 and r.stdout == b"" and DOES_NOT_DECRYPT in r.stderr.decode(), text(r)
+    assert r.returncode == 5 and r.stdout == b"" and DOES_NOT_DECRYPT in r.stderr.decode(), text(r)

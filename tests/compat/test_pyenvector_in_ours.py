@@ -92,7 +92,7 @@ def test_verify_with_a_wrong_kek_is_an_authentication_failure(sets: KeySets, whi
     wrong = sets.wrong_kek
     r = run_cli("verify", *ks.cli_args(), "--seal_key_path", str(wrong))
     err = r.stderr.decode()
-    assert r.returncode == 1, text(r)
+    assert r.returncode == 5, text(r)  # authentication failed
     assert "does not unseal: wrong KEK" in err and f'"{ks.key_id}"' in err, text(r)
     with ek.KeyManager(key_path=ks.key_path, key_id=ks.key_id) as km:
         with pytest.raises(ek.AuthenticationError, match="does not unseal: wrong KEK"):
