@@ -227,7 +227,7 @@ installtest:
 
 # README's marked blocks (<!-- readme-test: NAME -->): the Install lines with dist/'s
 # files and the Python and Node quick starts, in a temporary directory.
-readmetest: dist dist-deps
+readmetest: dist dist-deps bin
 	@status=0; $(DIST_VENV)/bin/python -m pytest tests/readme -p no:cacheprovider -q $(README_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "readmetest: no test ran: that is a failure" >&2; exit 1; fi; exit $$status
 
