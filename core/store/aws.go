@@ -976,36 +976,59 @@ func (a *AWS) LoadWithOptions(ctx context.Context, keyID string, opts core.Parse
 
 // loadOnce reads key set keyID once.
 func (a *AWS) loadOnce(ctx context.Context, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
-	op := "store.aws.Load"
 	if err := core.CheckKeyID(keyID); err != nil {
 		return nil, err
 	}
+	sources, closeAll, err := a.openEnvelopes(ctx, keyID, roles)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	// The objects' bodies are parsed as they stream in: an EvalKey of any size is held
+	// once, as key bytes (not at all when the caller only inspects).
+	ks, err := core.ReadKeySet(keyID, sources, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a, err)
+	}
+	return ks, nil
+}
+
+// openEnvelopes fetches the secrets and opens the objects of roles of key set keyID
+// (nil: every role, SecKey, EncKey and EvalKey required) all at once, for loadOnce and
+// for Copy and ExportPublic. The first fetch to fail cancels the others, and the error
+// returned is a failure's own, not a cancellation it caused (see cmpOr); otherwise a
+// missing required secret or object is core.ErrNotFound naming every one missing. The objects' bodies are read as streams
+// until closeAll, which closes them, zeroes the fetched secrets and ends the fetches'
+// context; on an error all that is already done.
+func (a *AWS) openEnvelopes(ctx context.Context, keyID string, roles []core.Role) (sources map[core.Role]core.EnvelopeSource, closeAll func(), err error) {
+	op := "store.aws.Load"
 	want, required := rolesToLoad(roles)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type result struct {
 		src     core.EnvelopeSource
+		secret  []byte
 		body    io.Closer
 		missing string // why the role is absent, when it is
 		err     error
 	}
 	results := make([]result, len(want))
-	defer func() {
+	closeAll = func() {
 		for _, res := range results {
 			if res.body != nil {
 				res.body.Close()
 			}
+			clear(res.secret)
 		}
-	}()
+		cancel()
+	}
 	var wg sync.WaitGroup
 	for i, r := range want {
 		wg.Go(func() {
 			var res result
 			if r.Secret() {
-				var data []byte
-				data, res.missing, res.err = a.getSecret(ctx, op, keyID, r)
-				if data != nil {
-					res.src = core.EnvelopeSource{R: bytes.NewReader(data), Size: int64(len(data))}
+				res.secret, res.missing, res.err = a.getSecret(ctx, op, keyID, r)
+				if res.secret != nil {
+					res.src = core.EnvelopeSource{R: bytes.NewReader(res.secret), Size: int64(len(res.secret))}
 				}
 			} else {
 				res.src, res.body, res.missing, res.err = a.getObject(ctx, op, keyID, r)
@@ -1017,7 +1040,7 @@ func (a *AWS) loadOnce(ctx context.Context, keyID string, opts core.ParseOptions
 		})
 	}
 	wg.Wait()
-	sources := map[core.Role]core.EnvelopeSource{}
+	sources = map[core.Role]core.EnvelopeSource{}
 	var missing []string
 	var firstErr error
 	for i, r := range want {
@@ -1033,18 +1056,14 @@ func (a *AWS) loadOnce(ctx context.Context, keyID string, opts core.ParseOptions
 		}
 	}
 	if firstErr != nil {
-		return nil, firstErr
+		closeAll()
+		return nil, nil, firstErr
 	}
 	if len(missing) > 0 {
-		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent in region %s: missing %s", keyID, a.region, strings.Join(missing, ", "))
+		closeAll()
+		return nil, nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent in region %s: missing %s", keyID, a.region, strings.Join(missing, ", "))
 	}
-	// The objects' bodies are parsed as they stream in: an EvalKey of any size is held
-	// once, as key bytes (not at all when the caller only inspects).
-	ks, err := core.ReadKeySet(keyID, sources, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a, err)
-	}
-	return ks, nil
+	return sources, closeAll, nil
 }
 
 // cmpOr keeps the first error, preferring one that is not a cancellation caused by

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -404,127 +401,4 @@ func openEnvelopes(ctx context.Context, src Store, keyID, srcDir string, roles [
 		return sources, s.String(), closeAll, err
 	}
 	return nil, "", nil, core.Errorf(core.ErrInvalidArgument, "store.Copy", "reading from a %T is not supported; accepted: the local store or the AWS store", src)
-}
-
-// openEnvelopes opens the key files of roles in dir, through one handle on the
-// directory (as LoadFrom: a set swapped by Update is seen whole or not at all).
-func (l *Local) openEnvelopes(dir, keyID string, roles []core.Role) (map[core.Role]core.EnvelopeSource, func(), error) {
-	op := "store.local.Load"
-	want, required := rolesToLoad(roles)
-	root, err := os.OpenRoot(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		var paths []string
-		for _, r := range want {
-			if required[r] {
-				paths = append(paths, filepath.Join(dir, r.FileName()))
-			}
-		}
-		return nil, nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, paths)
-	}
-	if err != nil {
-		return nil, nil, core.Wrap(core.ErrIO, op, err, "opening %s", dir)
-	}
-	files := []io.Closer{root}
-	closeAll := func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	sources := map[core.Role]core.EnvelopeSource{}
-	var missing []string
-	for _, r := range want {
-		path := filepath.Join(dir, r.FileName())
-		f, err := root.Open(r.FileName())
-		if errors.Is(err, fs.ErrNotExist) {
-			if required[r] {
-				missing = append(missing, path)
-			}
-			continue
-		}
-		if err != nil {
-			closeAll()
-			return nil, nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
-		}
-		files = append(files, f)
-		fi, err := f.Stat()
-		if err != nil {
-			closeAll()
-			return nil, nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
-		}
-		if !fi.Mode().IsRegular() {
-			closeAll()
-			return nil, nil, core.Errorf(core.ErrCorrupt, op, "%s is not a regular file", path)
-		}
-		sources[r] = core.EnvelopeSource{R: f, Size: fi.Size()}
-	}
-	if len(missing) > 0 {
-		closeAll()
-		return nil, nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, missing)
-	}
-	return sources, closeAll, nil
-}
-
-// openEnvelopes fetches the secrets and opens the objects of roles at once, as Load
-// does; the objects' bodies are read as streams until close.
-func (a *AWS) openEnvelopes(ctx context.Context, keyID string, roles []core.Role) (map[core.Role]core.EnvelopeSource, func(), error) {
-	op := "store.aws.Load"
-	want, required := rolesToLoad(roles)
-	ctx, cancel := context.WithCancel(ctx)
-	type result struct {
-		src     core.EnvelopeSource
-		secret  []byte
-		body    io.Closer
-		missing string
-		err     error
-	}
-	results := make([]result, len(want))
-	closeAll := func() {
-		for _, res := range results {
-			if res.body != nil {
-				res.body.Close()
-			}
-			clear(res.secret)
-		}
-		cancel()
-	}
-	var wg sync.WaitGroup
-	for i, r := range want {
-		wg.Go(func() {
-			var res result
-			if r.Secret() {
-				res.secret, res.missing, res.err = a.getSecret(ctx, op, keyID, r)
-				if res.secret != nil {
-					res.src = core.EnvelopeSource{R: bytes.NewReader(res.secret), Size: int64(len(res.secret))}
-				}
-			} else {
-				res.src, res.body, res.missing, res.err = a.getObject(ctx, op, keyID, r)
-			}
-			results[i] = res
-		})
-	}
-	wg.Wait()
-	sources := map[core.Role]core.EnvelopeSource{}
-	var missing []string
-	var firstErr error
-	for i, r := range want {
-		res := results[i]
-		if res.src.R != nil {
-			sources[r] = res.src
-		}
-		switch {
-		case res.err != nil:
-			firstErr = cmpOr(firstErr, res.err)
-		case res.missing != "" && required[r]:
-			missing = append(missing, res.missing)
-		}
-	}
-	if firstErr != nil {
-		closeAll()
-		return nil, nil, firstErr
-	}
-	if len(missing) > 0 {
-		closeAll()
-		return nil, nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent in region %s: missing %s", keyID, a.region, strings.Join(missing, ", "))
-	}
-	return sources, closeAll, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -161,12 +162,29 @@ func (l *Local) LoadWithOptions(ctx context.Context, keyID string, opts core.Par
 
 // LoadFrom is Load from an explicit directory, with parse options.
 func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOptions, roles ...core.Role) (*core.KeySet, error) {
+	sources, closeAll, err := l.openEnvelopes(dir, keyID, roles)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	ks, err := core.ReadKeySet(keyID, sources, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return ks, nil
+}
+
+// openEnvelopes opens the key files of roles of key set keyID in dir (nil: every role,
+// SecKey, EncKey and EvalKey required), for LoadFrom and for Copy and ExportPublic.
+// Every file is opened through one handle on the directory: a key set swapped in
+// meanwhile (Update) is seen whole or not at all. The files are read as streams: an
+// EvalKey of any size loads with one copy of its key bytes in memory (none when the
+// caller only inspects). A missing required file is core.ErrNotFound naming every one
+// missing. closeAll closes the files and the directory handle; on an error everything
+// opened is already closed.
+func (l *Local) openEnvelopes(dir, keyID string, roles []core.Role) (sources map[core.Role]core.EnvelopeSource, closeAll func(), err error) {
 	op := "store.local.Load"
 	want, required := rolesToLoad(roles)
-	sources := map[core.Role]core.EnvelopeSource{}
-	var missing []string
-	// Every file is opened through one handle on the directory: a key set swapped in
-	// meanwhile (Update) is seen whole or not at all.
 	root, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		var paths []string
@@ -175,12 +193,19 @@ func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOp
 				paths = append(paths, filepath.Join(dir, r.FileName()))
 			}
 		}
-		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, paths)
+		return nil, nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, paths)
 	}
 	if err != nil {
-		return nil, core.Wrap(core.ErrIO, op, err, "opening %s", dir)
+		return nil, nil, core.Wrap(core.ErrIO, op, err, "opening %s", dir)
 	}
-	defer root.Close()
+	files := []io.Closer{root}
+	closeAll = func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	sources = map[core.Role]core.EnvelopeSource{}
+	var missing []string
 	for _, r := range want {
 		path := filepath.Join(dir, r.FileName())
 		f, err := root.Open(r.FileName())
@@ -191,28 +216,26 @@ func (l *Local) LoadFrom(_ context.Context, dir, keyID string, opts core.ParseOp
 			continue
 		}
 		if err != nil {
-			return nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
+			closeAll()
+			return nil, nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
 		}
-		defer f.Close()
+		files = append(files, f)
 		fi, err := f.Stat()
 		if err != nil {
-			return nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
+			closeAll()
+			return nil, nil, core.Wrap(core.ErrIO, op, err, "reading %s", path)
 		}
 		if !fi.Mode().IsRegular() {
-			return nil, core.Errorf(core.ErrCorrupt, op, "%s is not a regular file", path)
+			closeAll()
+			return nil, nil, core.Errorf(core.ErrCorrupt, op, "%s is not a regular file", path)
 		}
-		// Files are read as streams: an EvalKey of any size loads with one copy of its
-		// key bytes in memory (none when the caller only inspects).
 		sources[r] = core.EnvelopeSource{R: f, Size: fi.Size()}
 	}
 	if len(missing) > 0 {
-		return nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, missing)
+		closeAll()
+		return nil, nil, core.Errorf(core.ErrNotFound, op, "key set %q is incomplete or absent: missing %v", keyID, missing)
 	}
-	ks, err := core.ReadKeySet(keyID, sources, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	return ks, nil
+	return sources, closeAll, nil
 }
 
 // Exists reports whether SecKey.json, EncKey.json and EvalKey.json are all present.
