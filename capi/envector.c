@@ -380,6 +380,12 @@ int envector_unseal(const envector_keyset *ks, const uint8_t *kek, size_t kek_le
 	return finish(rc, err_id, err);
 }
 
+int envector_kek_check(const uint8_t *kek, size_t kek_len, envector_error **err) {
+	uint64_t err_id = 0;
+	int rc = envectorgo_kek_check((uint8_t *)kek, kek_len, ERR_ARG(err, err_id));
+	return finish(rc, err_id, err);
+}
+
 int envector_keyset_verify(const envector_keyset *ks, const uint8_t *kek, size_t kek_len,
                            envector_error **err) {
 	uint64_t err_id = 0;

@@ -144,18 +144,9 @@ func roleList(p *C.int, count C.size_t) ([]core.Role, error) {
 	return out, nil
 }
 
-// parseKEK parses the KEK at p. With optional, p = NULL and n = 0 give no KEK.
+// parseKEK parses the KEK parameter named kek (see parseKEKNamed).
 func parseKEK(p *C.uint8_t, n C.size_t, optional bool) (*core.KEK, error) {
-	if p == nil {
-		if optional && n == 0 {
-			return nil, nil
-		}
-		return nil, core.Errorf(core.ErrInvalidArgument, "", "kek is NULL")
-	}
-	if n > maxInput {
-		return nil, core.Errorf(core.ErrInvalidArgument, "", "kek_len %d is not accepted; a KEK is 32 to 45 bytes", uint64(n))
-	}
-	return core.ParseKEK(cView(unsafe.Pointer(p), n)) // ParseKEK keeps no reference to its input
+	return parseKEKNamed(p, n, optional, "kek")
 }
 
 // cBytes copies b into a buffer the caller frees with envector_bytes_free.
@@ -492,6 +483,18 @@ func envectorgo_unseal(ksID C.uint64_t, kek *C.uint8_t, kekLen C.size_t, out *C.
 	c := &call{op: "envector_unseal", errOut: errOut}
 	defer c.recover(&status)
 	return sealOrUnseal(c, ksID, kek, kekLen, out, false)
+}
+
+//export envectorgo_kek_check
+func envectorgo_kek_check(kek *C.uint8_t, kekLen C.size_t, errOut *C.uint64_t) (status C.int) {
+	c := &call{op: "envector_kek_check", errOut: errOut}
+	defer c.recover(&status)
+	k, err := parseKEK(kek, kekLen, false) // as envector_seal parses it, with its messages
+	if err != nil {
+		return c.fail(err)
+	}
+	k.Wipe()
+	return 0
 }
 
 //export envectorgo_keyset_verify

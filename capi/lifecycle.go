@@ -15,6 +15,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 	"unsafe"
@@ -61,7 +62,8 @@ func parseChange(p *C.char) (core.StateChange, error) {
 	return c, nil
 }
 
-// parseKEKNamed is parseKEK for the KEK parameter name (name_len its length).
+// parseKEKNamed parses the KEK at p, the parameter called name (n its name_len). With
+// optional, p = NULL and n = 0 give no KEK. Errors name the parameter.
 func parseKEKNamed(p *C.uint8_t, n C.size_t, optional bool, name string) (*core.KEK, error) {
 	if p == nil {
 		if optional && n == 0 {
@@ -75,7 +77,12 @@ func parseKEKNamed(p *C.uint8_t, n C.size_t, optional bool, name string) (*core.
 	if n > maxInput {
 		return nil, core.Errorf(core.ErrInvalidArgument, "", "%s_len %d is not accepted; a KEK is 32 to 45 bytes", name, uint64(n))
 	}
-	return core.ParseKEK(cView(unsafe.Pointer(p), n)) // ParseKEK keeps no reference to its input
+	k, err := core.ParseKEK(cView(unsafe.Pointer(p), n)) // ParseKEK keeps no reference to its input
+	var ce *core.Error
+	if err != nil && name != "kek" && errors.As(err, &ce) {
+		return nil, &core.Error{Kind: ce.Kind, Op: name, Msg: ce.Msg} // "new_kek: a KEK of 31 bytes ...", not "kek: ..."
+	}
+	return k, err
 }
 
 func wipeKEK(k *core.KEK) {

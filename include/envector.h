@@ -309,6 +309,19 @@ ENVECTOR_API int envector_seal(const envector_keyset *ks, const uint8_t *kek, si
 ENVECTOR_API int envector_unseal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len,
                                  envector_keyset **out, envector_error **err);
 
+/* Checks that kek (kek_len bytes) is a KEK in a form envector_seal accepts: exactly 32
+ * raw bytes, 64 hex characters, or 44 characters of standard base64, each optionally
+ * followed by one newline. It parses the KEK as envector_seal does, keeps nothing and
+ * wipes the key it parsed; kek is only read. A caller holding a KEK in memory checks it
+ * with this before work that ends in sealing under it (envector_keygen, then
+ * envector_seal: the default set takes seconds to make), so that a malformed KEK is
+ * refused before any key is made. It checks the form only: it never tells a right KEK
+ * from a wrong one (that shows when sealed keys are opened: ENVECTOR_ERR_AUTH).
+ * Errors: INVALID_ARGUMENT (NULL kek, whatever kek_len; a KEK in no accepted form), with
+ * the message envector_seal gives, which names the accepted forms and never holds the
+ * KEK's bytes. */
+ENVECTOR_API int envector_kek_check(const uint8_t *kek, size_t kek_len, envector_error **err);
+
 /* Proves that the keys of ks belong together: what EncKey encrypts, SecKey decrypts,
  * and every evaluation key is a key under SecKey. Needs SecKey, EncKey and EvalKey.
  * Sealed keys are unsealed with kek first (forms as envector_seal); for an unsealed

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -364,6 +365,57 @@ TEST_F(Misuse, WrongKek) {
   expect(envector_unseal(ks.get(), bytes(kek), kek.size(), &out, err.out()),
          ENVECTOR_ERR_INVALID_ARGUMENT, {"not sealed"});
   EXPECT_EQ(out, kUntouchedKs);
+}
+
+TEST_F(Misuse, KekCheck) {
+  // envector_kek_check accepts exactly what envector_seal accepts, and refuses the rest
+  // with the message envector_seal gives (after the function's name), never the KEK.
+  const std::string raw = std::string("\x00\n\xff", 3) + std::string(29, 'r');
+  const std::string hex = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+  const std::string b64 = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+  std::string upper = hex;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  for (const std::string &good : {raw, raw + "\n", std::string(32, '\n'), hex, hex + "\n", upper,
+                                  b64, b64 + "\n", std::string("//////////////////////////////////////////8=")}) {
+    EXPECT_EQ(envector_kek_check(bytes(good), good.size(), err.out()), ENVECTOR_OK) << err.msg();
+    EXPECT_EQ(err.get(), nullptr) << "no error object on success";
+    KeySet sealed;
+    EXPECT_EQ(envector_seal(ks.get(), bytes(good), good.size(), sealed.out(), err.out()), ENVECTOR_OK)
+        << err.msg();
+  }
+  // A wrong length (raw, or an accepted form cut or lengthened, or with a second newline
+  // or a CRLF), bad hex, bad base64 (the URL alphabet, 33 bytes, no padding), empty.
+  const std::string bad_hex = std::string(62, 'a') + "zz";
+  for (const std::string &bad :
+       {std::string(31, 'k'), std::string(33, 'k'), raw + "\r\n", hex.substr(0, 62), hex + "0",
+        hex + "\n\n", hex + "\r\n", bad_hex, std::string("__________________________________________8="),
+        std::string("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAh"), b64.substr(0, 43), b64 + "\n\n",
+        std::string(44, '!'), std::string()}) {
+    expect(envector_kek_check(bytes(bad), bad.size(), err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+           {"envector_kek_check: kek: ", "accepted: exactly 32 raw bytes, 64 hexadecimal characters, or 44 "
+                                         "characters of standard base64"});
+    std::string check = err.msg().substr(std::strlen("envector_kek_check"));
+    EXPECT_EQ(check.find("zz"), std::string::npos) << "the KEK is never in the message: " << check;
+    EXPECT_EQ(check.find("____"), std::string::npos) << check;
+    EXPECT_EQ(check.find("kkkk"), std::string::npos) << check;
+    EXPECT_EQ(check.find("0102"), std::string::npos) << check;
+    envector_keyset *out = kUntouchedKs;
+    expect(envector_seal(ks.get(), bytes(bad), bad.size(), &out, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(out, kUntouchedKs);
+    EXPECT_EQ("envector_seal" + check, err.msg()) << "the same message as envector_seal";
+  }
+  expect(envector_kek_check(bytes(std::string(62, 'a') + "zz"), 64, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"64 characters that are not all hexadecimal"});
+  expect(envector_kek_check(bytes(std::string(31, 'k')), 31, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"a KEK of 31 bytes is not accepted"});
+  // NULL, with a length or without; a garbage length; no error out-parameter.
+  expect(envector_kek_check(nullptr, 32, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT, {"envector_kek_check: kek is NULL"});
+  expect(envector_kek_check(nullptr, 0, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT, {"kek is NULL"});
+  expect(envector_kek_check(bytes(hex), SIZE_MAX, err.out()), ENVECTOR_ERR_INVALID_ARGUMENT,
+         {"kek_len", "is not accepted"});
+  EXPECT_EQ(envector_kek_check(bytes(bad_hex), bad_hex.size(), nullptr), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_kek_check(nullptr, 32, nullptr), ENVECTOR_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(envector_kek_check(bytes(hex), hex.size(), nullptr), ENVECTOR_OK);
 }
 
 TEST_F(Misuse, MissingKeyAndRole) {

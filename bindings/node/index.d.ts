@@ -107,9 +107,10 @@ export interface KeyGeneratorOptions extends KeyOptions {
   /**
    * The KEK itself, in memory (instead of sealKekPath): a Buffer or Uint8Array of 32 raw
    * bytes, or 64 hex / 44 base64 characters (as bytes or a string). The keys are made
-   * unsealed inside the library, sealed there, and only then returned or written. Your
-   * Buffer is kept by reference, neither copied nor wiped; a string is copied into a
-   * Buffer for each call and wiped after it.
+   * unsealed inside the library, sealed there, and only then returned or written. Its
+   * form is checked by the constructor (InvalidArgumentError), before any key is made.
+   * Your Buffer is kept by reference, neither copied nor wiped; a string is copied into
+   * a Buffer for each call and wiped after it.
    */
   kek?: Uint8Array | string;
 }

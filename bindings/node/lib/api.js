@@ -211,6 +211,21 @@ function kekStep(who, opts, names = ['kek', 'sealKekPath']) {
   return null;
 }
 
+// checkKEKForm asks the library (envector_kek_check) whether kek, given as the option
+// `name` (checked by checkKEK: a Buffer, Uint8Array or string), is a KEK in an accepted
+// form, so that a malformed one is refused before work that ends in sealing under it, not
+// after; the error names `name`. One synchronous call (it parses 32 to 45 bytes). Only the
+// form is checked: a wrong KEK passes.
+function checkKEKForm(who, kek, name = 'kek') {
+  if (kek === undefined || kek === null) return;
+  const bytes = kek instanceof Uint8Array ? kek : ownBuffer(kek);
+  try {
+    runSync(ops.kekCheck(bytes, name), who);
+  } finally {
+    if (bytes !== kek) bytes.fill(0);
+  }
+}
+
 function wipeKEK(k) {
   if (k && k.owned) k.bytes.fill(0);
 }
@@ -394,7 +409,10 @@ function sealModeOf(who, sealMode, kek, sealKekPath) {
  * Sealing: sealMode 'aes' seals SecKey and MetadataKey under a KEK given as kek (the KEK
  * itself: a Buffer, Uint8Array or string; 32 raw bytes, 64 hex or 44 base64 characters)
  * or as sealKekPath (a file holding it), not both. A KEK without sealMode means 'aes'; a
- * KEK with sealMode 'none', or 'aes' without one, is an InvalidArgumentError. With kek
+ * KEK with sealMode 'none', or 'aes' without one, is an InvalidArgumentError. The form
+ * of kek is checked by the library when the KeyGenerator is made (a KEK file's when keys
+ * are made, before any is), so a malformed KEK is refused before any key is made; a wrong
+ * one is only found when the sealed keys are opened. With kek
  * the keys are made in memory, sealed by the library (envector_seal), and only then
  * returned or written. The KeyGenerator keeps a reference to kek; a string is copied
  * into a Buffer for each call and wiped after it; your Buffer is neither copied nor wiped.
@@ -409,8 +427,10 @@ class KeyGenerator {
     requireKeyId(who, opts.keyId);
     checkKEK(who, opts.kek);
     const sealMode = sealModeOf(who, opts.sealMode, opts.kek, opts.sealKekPath);
+    // With kek the library makes the keys unsealed, then seals them (envector_seal): its
+    // form is checked now, not once the keys are made (a KEK file is read before).
+    checkKEKForm(who, opts.kek);
     this.#kek = opts.kek ?? null;
-    // With kek the library makes the keys unsealed, then seals them (envector_seal).
     // (a sealMode other than 'aes' goes to the library, which refuses it)
     const sealed = this.#kek !== null && String(sealMode).toLowerCase() === 'aes';
     this.#json = optionsJSON(who, { ...opts, sealMode: sealed ? 'none' : sealMode });
@@ -733,10 +753,14 @@ class KeyManager {
     const newKek = kekStep(who, opts, ['newKek', 'newSealKekPath']);
     if (!newKek) throw new InvalidArgumentError(`${who}: the new KEK is required: newKek or newSealKekPath`);
     const kek = kekStep(who, opts);
+    const newName = opts.newKek !== undefined && opts.newKek !== null ? 'newKek' : 'newSealKekPath';
     return this.#run(sync, who, function* resealBody(st) {
       const n = yield newKek;
       let k = null;
       try {
+        // The library calls both KEKs of reseal "kek" when it parses them: the new one is
+        // checked first, so that its error names it.
+        yield* ops.kekCheck(n.bytes, newName);
         k = kek ? yield kek : null;
         yield* ops.reseal(st, keyId, k ? k.bytes : null, n.bytes);
       } finally {

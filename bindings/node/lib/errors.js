@@ -133,6 +133,7 @@ const C_FUNCTIONS = Object.freeze({
   envector_keygen: 'KeyGenerator.generateKeys',
   envector_seal: 'KeyGenerator (with kek or sealKekPath)',
   envector_unseal: 'KeyManager.verify',
+  envector_kek_check: 'KeyGenerator (with kek)',
   envector_keyset_verify: 'KeyManager.verify',
   envector_keyset_from_blobs: 'KeyManager.save',
   envector_keyset_blob: 'KeyManager.load',
@@ -203,16 +204,21 @@ const C_LENGTH = /\b((?:new_|old_)?kek)_len (\d+)/g;
 const C_CHANGE = /\bchange_json: "(to|reason|compromised)"/g;
 // An option name as a word of the message: not part of a path, a dotted field
 // (entries[0].metadata.eval_mode), a longer name or a command-line flag (--key_id).
-const C_OPTION = new RegExp(`(?<![\\w./\\\\-])(${Object.keys(C_OPTIONS).sort((a, b) => b.length - a.length).join('|')})(?![\\w/\\\\-])`, 'g');
+const optionPattern = (names) => new RegExp(`(?<![\\w./\\\\-])(${Object.keys(names).sort((a, b) => b.length - a.length).join('|')})(?![\\w/\\\\-])`, 'g');
+const C_OPTION = optionPattern(C_OPTIONS);
 
 // apiMessage is message, a message of the library, as the caller of `who` reads it: `who`
 // instead of the C function it starts with, the camelCase names of the options and
 // arguments the library names (outside quoted values; not in messages about data that
 // does not check out, whose field names are the files'), and no other C function. A
 // message that does not start with a C function (this package's own) is left as it is.
-function apiMessage(message, who, status) {
+// names (optional) maps more C names to the caller's, for one call: {kek: 'newKek'}
+// when the KEK a C function calls kek is the one the caller gave as newKek.
+function apiMessage(message, who, status, names = null) {
   const m = C_PREFIX.exec(message);
   if (!m) return message;
+  const options = names ? { ...C_OPTIONS, ...names } : C_OPTIONS;
+  const optionRe = names ? optionPattern(options) : C_OPTION;
   let text = message.slice(m[0].length);
   for (const [c, ours] of C_PHRASES) text = text.split(c).join(ours);
   text = text.replace(C_LANGUAGES, (_, node) => node);
@@ -221,8 +227,8 @@ function apiMessage(message, who, status) {
   const words = (part) => {
     let out = part.replace(C_FUNCTION, (f) => C_FUNCTIONS[f] || 'this package');
     if (!rename) return out;
-    out = out.replace(C_LENGTH, (_, name, n) => `${C_OPTIONS[name] || name} of ${n} bytes`);
-    return out.replace(C_OPTION, (o) => C_OPTIONS[o]);
+    out = out.replace(C_LENGTH, (_, name, n) => `${options[name] || name} of ${n} bytes`);
+    return out.replace(optionRe, (o) => options[o]);
   };
   let out = '';
   let last = 0;

@@ -45,6 +45,7 @@ const decl = {
   envector_keyset_from_blobs: 'int envector_keyset_from_blobs(const char *key_id, const int *roles, const uint8_t **blobs, const size_t *lens, size_t count, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_seal: 'int envector_seal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len, _Out_ envector_keyset **out, _Out_ envector_error **err)',
   envector_unseal: 'int envector_unseal(const envector_keyset *ks, const uint8_t *kek, size_t kek_len, _Out_ envector_keyset **out, _Out_ envector_error **err)',
+  envector_kek_check: 'int envector_kek_check(const uint8_t *kek, size_t kek_len, _Out_ envector_error **err)',
   envector_keyset_verify: 'int envector_keyset_verify(const envector_keyset *ks, const uint8_t *kek, size_t kek_len, _Out_ envector_error **err)',
   // metadata encryption
   envector_metadata_encrypt: 'int envector_metadata_encrypt(const envector_keyset *ks, const uint8_t *plaintext, size_t plaintext_len, const uint8_t *aad, size_t aad_len, _Out_ void **out_token, _Out_ envector_error **err)',

@@ -18,6 +18,13 @@ function* keygen(optionsJSON) {
   return out[0];
 }
 
+// kekCheck checks that kek (a Buffer or Uint8Array) is a KEK in a form envector_seal
+// accepts (envector_kek_check); its error names the KEK `name`, the option that gave it.
+// The form only: a wrong KEK passes.
+function* kekCheck(kek, name = 'kek') {
+  yield { ...call('envector_kek_check', kek, kek.length), names: { kek: name } };
+}
+
 function* storeOpen(optionsJSON) {
   const out = [null];
   yield call('envector_store_open', optionsJSON, out);
@@ -323,6 +330,7 @@ module.exports = {
   BLOB_KEYS,
   init,
   keygen,
+  kekCheck,
   storeOpen,
   blobs,
   blobsAndSealed,

@@ -12,6 +12,8 @@
 // Steps an operation yields:
 //   call(name, ...args)     a C function whose last parameter is `envector_error **`;
 //                           resumes with 0, or throws the mapped Error into the generator
+//                           (a step with `names`, {cName: 'ourName'}, names the C
+//                           function's arguments so in its message; see apiMessage)
 //   soft(step, expected)    the same, but resumes with the Error instead of throwing;
 //                           with `expected` (a status), that status resumes as the
 //                           number itself and its error object is freed unread
@@ -52,9 +54,10 @@ function failureMessage(step, status) {
   return `${step.name}: failed with status ${status}`;
 }
 
-// failed is the Error of a C call that returned status with message, named for `who`.
-function failed(status, message, who) {
-  return fromStatus(status, who ? apiMessage(message, who, status) : message);
+// failed is the Error of a C call that returned status with message, named for `who`
+// (and the step's own names of C arguments, if it has them: see errors.apiMessage).
+function failed(status, message, who, names = null) {
+  return fromStatus(status, who ? apiMessage(message, who, status, names) : message);
 }
 
 // ---- synchronous ---------------------------------------------------------------------
@@ -68,7 +71,7 @@ function errorSync(step, status, who) {
   }
   const message = fn.envector_error_message(ptr);
   fn.envector_error_free(ptr);
-  return failed(status, message, who);
+  return failed(status, message, who, step.names);
 }
 
 function execSync(step, who) {
@@ -174,7 +177,7 @@ async function errorAsync(step, status, who) {
   }
   const message = await callAsync(fn.envector_error_message, [ptr]);
   detach('envector_error_free', ptr);
-  return failed(status, message, who);
+  return failed(status, message, who, step.names);
 }
 
 async function execAsync(step, who) {

@@ -147,18 +147,77 @@ test('sealMode follows the KEK; contradictions and bad KEKs are refused, nothing
     await rejects(() => new ev.KeyGenerator({ keyPath, keyId: 'x', ...opts, ...SMALL }).generateKeys(), ev.InvalidArgumentError,
       /^KeyGenerator\.generateKeys: options: sealMode "rsa" is not accepted; accepted: none, aes$/);
   }
-  // A KEK in no accepted form: refused when sealing, after the keys were made in memory,
-  // before anything is written; the KEK is not echoed.
-  const secret = 'ab'.repeat(31);
-  for (const kek of [Buffer.alloc(31), secret, 'zz'.repeat(32), Buffer.alloc(33, 1)]) {
+  assert.deepEqual(tree(keyPath), [], 'nothing written');
+});
+
+// KEKs in no accepted form, as each thing kek takes: a wrong length, not hex, not base64.
+const SECRET = 'ab'.repeat(31); // 62 hex characters
+const MALFORMED = {
+  '31 bytes': Buffer.alloc(31),
+  '33 bytes': Buffer.alloc(33, 1),
+  '62 hex characters': SECRET,
+  'not hex (string)': 'zz'.repeat(32),
+  'not hex (Buffer)': Buffer.from('zz'.repeat(32)),
+  'not hex (Uint8Array)': new Uint8Array(Buffer.from('zz'.repeat(32))),
+  'hex + two newlines': `${'ab'.repeat(32)}\n\n`,
+  'URL-safe base64': Buffer.alloc(32, 0xff).toString('base64url').padEnd(44, '='),
+  'base64 of 33 bytes': Buffer.alloc(33).toString('base64'),
+};
+
+test('a KEK in no accepted form is refused by the constructor, before any key is made', async (t) => {
+  // The defaults (ip3, mm32, every dim: ~12 s to make) with keyPath set: the constructor
+  // refuses the KEK, so no KeyGenerator exists to make or write anything.
+  const dir = tempDir(t);
+  const keyPath = path.join(dir, 'keys');
+  for (const [form, kek] of Object.entries(MALFORMED)) {
+    const e = await rejects(() => new ev.KeyGenerator({ keyPath, keyId: 'x', kek }), ev.InvalidArgumentError,
+      /^KeyGenerator: kek: .*accepted: exactly 32 raw bytes/);
+    assert.equal(e.code, 'ENVECTOR_ERR_INVALID_ARGUMENT', form);
+    assert.ok(!e.message.includes(SECRET) && !e.message.includes('zzzz') && !e.message.includes('____'), `${form}: the KEK is not echoed`);
+  }
+  assert.ok(!fs.existsSync(keyPath), 'nothing written');
+});
+
+test('a KEK checked by the constructor is still checked when sealing', async (t) => {
+  // Your Buffer is used as it is, not copied: changed after the constructor, it is refused
+  // when sealing (after the keys were made in memory), before anything is written.
+  const dir = tempDir(t);
+  const keyPath = path.join(dir, 'keys');
+  for (const who of ['generateKeys', 'generateKeysSync', 'generateKeysStream', 'generateKeysStreamSync']) {
+    const kek = Buffer.from('ab'.repeat(32));
     const gen = new ev.KeyGenerator({ keyPath, keyId: 'x', kek, ...SMALL });
-    for (const [who, run] of [['generateKeys', () => gen.generateKeys()], ['generateKeysSync', () => gen.generateKeysSync()],
-      ['generateKeysStream', () => gen.generateKeysStream()], ['generateKeysStreamSync', () => gen.generateKeysStreamSync()]]) {
-      const e = await rejects(run, ev.InvalidArgumentError, new RegExp(`^KeyGenerator\\.${who}: kek: .*accepted: exactly 32 raw bytes`));
-      assert.ok(!e.message.includes(secret) && !e.message.includes('zzzz'), 'the KEK is not echoed');
-    }
+    kek.write('zz');
+    await rejects(() => gen[who](), ev.InvalidArgumentError, new RegExp(`^KeyGenerator\\.${who}: kek: 64 characters that are not all hex`));
   }
   assert.deepEqual(tree(keyPath), [], 'nothing written');
+});
+
+test('reseal names the new KEK when it is malformed (async and Sync) and changes nothing', async (t) => {
+  const dir = tempDir(t);
+  const keyPath = path.join(dir, 'keys');
+  const first = crypto.randomBytes(32);
+  const km = new ev.KeyManager({ keyPath, keyId: 'r' });
+  t.after(() => km.close());
+  await km.save(await new ev.KeyGenerator({ keyId: 'r', ...SMALL }).generateKeysStream());
+  const files = () => tree(keyPath).filter((f) => fs.statSync(path.join(keyPath, f)).isFile()).map((f) => [f, fs.readFileSync(path.join(keyPath, f))]);
+  const before = files();
+  const badFile = path.join(dir, 'bad.kek');
+  fs.writeFileSync(badFile, `${'zz'.repeat(32)}\n`, { mode: 0o600 });
+  for (const [name, run] of [['reseal', (o) => km.reseal(o)], ['resealSync', (o) => km.resealSync(o)]]) {
+    for (const bad of [Buffer.alloc(31), SECRET, 'zz'.repeat(32)]) {
+      const e = await rejects(() => run({ newKek: bad }), ev.InvalidArgumentError, new RegExp(`^KeyManager\\.${name}: newKek: .*accepted: exactly 32 raw bytes`));
+      assert.ok(!e.message.includes(SECRET) && !e.message.includes('zzzz'), 'the KEK is not echoed');
+    }
+    await rejects(() => run({ newSealKekPath: badFile }), ev.InvalidArgumentError, new RegExp(`^KeyManager\\.${name}: newSealKekPath: 64 characters that are not all hex`));
+  }
+  assert.deepEqual(files(), before, 'unchanged');
+  // Sealed: a malformed current KEK is still kek, a malformed new one newKek.
+  await km.reseal({ newKek: first });
+  const sealed = await km.load();
+  await rejects(() => km.reseal({ newKek: crypto.randomBytes(32), kek: Buffer.alloc(31) }), ev.InvalidArgumentError, /^KeyManager\.reseal: kek: a KEK of 31 bytes is not accepted/);
+  await rejects(() => km.reseal({ newKek: Buffer.alloc(31), kek: first }), ev.InvalidArgumentError, /^KeyManager\.reseal: newKek: a KEK of 31 bytes is not accepted/);
+  assert.deepEqual(await km.load(), sealed, 'a refused reseal changes nothing');
+  assert.equal(await km.verify({ kek: first }), true);
 });
 
 test("the caller's KEK Buffer is neither copied into view nor wiped", async (t) => {

@@ -31,6 +31,7 @@ from . import _native as n
 from . import _ops as ops
 from ._ops import KeyBlobs, PartialKeyBlobs
 from .errors import (
+    C_OPTIONS,
     STATUS,
     AlreadyExistsError,
     ClosedError,
@@ -268,6 +269,20 @@ def _kek_bytes(
         _wipe(owned)
 
 
+def _check_kek_form(who: str, kek: Optional[BytesLike], name: str = "kek") -> None:
+    """Asks the library whether ``kek`` (the bytes of the KEK given as ``name``, from
+    _kek_bytes) is a KEK in an accepted form (envector_kek_check), so that a malformed one
+    is refused before work that ends in sealing under it, not after. The error names
+    ``name``. Only the form is checked: a wrong KEK passes. None: nothing to check."""
+    if kek is None:
+        return
+    try:
+        ops.kek_check(kek)
+    except EnvectorError as e:
+        rename_error(e, who, {**C_OPTIONS, "kek": name})
+        raise
+
+
 # ---- metadata input and output ---------------------------------------------------------------
 
 _METADATA_ROLE = n.ROLES.index("MetadataKey")
@@ -393,7 +408,10 @@ class KeyGenerator:
       forms of :meth:`KeyManager.verify`: 32 raw bytes, 64 hex characters or 44 base64
       characters) or as ``seal_kek_path`` (a file holding it), not both. A KEK given
       without ``seal_mode`` means ``'aes'``; a KEK with ``seal_mode='none'``, or
-      ``'aes'`` without one, is an :class:`InvalidArgumentError`. With ``kek`` the keys are
+      ``'aes'`` without one, is an :class:`InvalidArgumentError`. The form of ``kek`` is
+      checked by the library when the KeyGenerator is made (a KEK file's when keys are
+      made, before any is), so a malformed KEK is refused before any key is made; a wrong
+      one is only found when the sealed keys are opened. With ``kek`` the keys are
       made in memory, sealed by the library, and only then returned or written: nothing
       is written unless sealing succeeded. The KeyGenerator keeps a reference to ``kek``
       (never shown in its repr) and copies it only for the length of a call, into memory
@@ -462,7 +480,10 @@ class KeyGenerator:
         _check_bool(who, "metadata_encryption", metadata_encryption)
         _check_kek(who, kek)
         mode = _seal_mode(who, seal_mode, kek, seal_kek_path)
-        # With kek the library makes the keys unsealed, then seals them (envector_seal).
+        # With kek the library makes the keys unsealed, then seals them (envector_seal):
+        # its form is checked now, not once the keys are made (a KEK file is read before).
+        with _kek_bytes(who, kek, None) as k:
+            _check_kek_form(who, k)
         self._kek = kek
         self._json = _options_json(
             who,
@@ -809,6 +830,9 @@ class KeyManager:
             st = self._handle("reseal")
             with _kek_bytes(who, new_kek, new_seal_kek_path, ("new_kek", "new_seal_kek_path")) as nk, \
                     _kek_bytes(who, kek, seal_kek_path) as ck:
+                # The library names both KEKs of reseal "kek" when it parses them: the new
+                # one is checked here first, so that its error names it.
+                _check_kek_form(who, nk, "new_kek" if new_kek is not None else "new_seal_kek_path")
                 st.reseal(kid, ck, nk)
 
     def rotate(

@@ -147,6 +147,7 @@ DECLARATIONS = {
     ),
     "envector_seal": (c_int, [KeysetP, BytesP, c_size_t, POINTER(KeysetP), POINTER(ErrorP)]),
     "envector_unseal": (c_int, [KeysetP, BytesP, c_size_t, POINTER(KeysetP), POINTER(ErrorP)]),
+    "envector_kek_check": (c_int, [BytesP, c_size_t, POINTER(ErrorP)]),
     "envector_keyset_verify": (c_int, [KeysetP, BytesP, c_size_t, POINTER(ErrorP)]),
     # metadata encryption
     "envector_metadata_encrypt": (

@@ -180,6 +180,14 @@ class KeySet(n.Handle):
         return n.copy_bytes(data, length.value)
 
 
+def kek_check(kek: Any) -> None:
+    """Whether kek (bytes-like) is a KEK in a form envector_seal accepts
+    (envector_kek_check): InvalidArgumentError otherwise. The form only: a wrong KEK
+    passes."""
+    ptr, length, _keep = n.in_buffer(kek, "kek")
+    n.call("envector_kek_check", n.lib.envector_kek_check, ptr, length)
+
+
 def keygen(options_json: bytes) -> KeySet:
     """A new key set made from the options JSON (envector_keygen)."""
     out = n.KeysetP()
@@ -364,5 +372,5 @@ def generate_to_store(options_json: bytes, kek: Any = None) -> None:
             st.save(sealed)
 
 
-__all__ = ["BLOB_KEYS", "KeyBlobs", "PartialKeyBlobs", "KeySet", "Store", "keygen", "from_blobs", "store_open", "generate_stream",
-           "generate_to_store", "init"]
+__all__ = ["BLOB_KEYS", "KeyBlobs", "PartialKeyBlobs", "KeySet", "Store", "kek_check", "keygen", "from_blobs", "store_open",
+           "generate_stream", "generate_to_store", "init"]

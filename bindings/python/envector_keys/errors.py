@@ -220,6 +220,7 @@ C_FUNCTIONS: Dict[str, str] = {
     "envector_keygen": "KeyGenerator.generate_keys",
     "envector_seal": "KeyGenerator (with kek or seal_kek_path)",
     "envector_unseal": "KeyManager.verify",
+    "envector_kek_check": "KeyGenerator (with kek)",
     "envector_keyset_verify": "KeyManager.verify",
     "envector_keyset_from_blobs": "KeyManager.save",
     "envector_keyset_blob": "KeyManager.load",
@@ -334,9 +335,10 @@ def strip_c_prefix(message: str) -> str:
     return message[m.end():] if m else message
 
 
-def rename_error(e: EnvectorError, who: str) -> None:
-    """Puts e's message in the words of a caller of ``who`` (see api_message), in place."""
+def rename_error(e: EnvectorError, who: str, options: Mapping[str, str] = C_OPTIONS) -> None:
+    """Puts e's message in the words of a caller of ``who`` (see api_message), in place;
+    ``options`` as for api_message."""
     if e.args and isinstance(e.args[0], str):
-        new = api_message(e.args[0], who, e.status)
+        new = api_message(e.args[0], who, e.status, options=options)
         if new != e.args[0]:
             e.args = (new,) + tuple(e.args[1:])

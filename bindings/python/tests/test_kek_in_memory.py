@@ -125,18 +125,75 @@ def test_seal_mode_follows_the_kek_and_contradictions_are_refused_nothing_writte
     assert tree(key_path) == [], "nothing written"
 
 
-def test_a_kek_in_no_accepted_form_is_refused_when_sealing_and_nothing_is_written(tmp_path: Path) -> None:
+#: KEKs in no accepted form, as each thing kek takes: a wrong length, not hex, not base64.
+SECRET = "ab" * 31  # 62 hex characters
+MALFORMED: Dict[str, Any] = {
+    "31 bytes": bytes(31),
+    "33 bytes": b"\x01" * 33,
+    "62 hex characters": SECRET,
+    "not hex (str)": "zz" * 32,
+    "not hex (bytes)": b"zz" * 32,
+    "not hex (bytearray)": bytearray(b"zz" * 32),
+    "not hex (memoryview)": memoryview(b"zz" * 32),
+    "hex + two newlines": "ab" * 32 + "\n\n",
+    "URL-safe base64": base64.urlsafe_b64encode(b"\xff" * 32).decode(),
+    "base64 of 33 bytes": base64.b64encode(bytes(33)).decode(),
+}
+
+
+@pytest.mark.parametrize("form", list(MALFORMED))
+def test_a_kek_in_no_accepted_form_is_refused_by_the_constructor_before_any_key_is_made(tmp_path: Path, form: str) -> None:
+    # The defaults (ip3, mm32, every dim: ~15 s to make) with key_path set: the
+    # constructor refuses the KEK, so no KeyGenerator exists to make or write anything.
     key_path = tmp_path / "keys"
-    secret = "ab" * 31  # 62 hex characters
-    for kek in (bytes(31), secret, "zz" * 32, b"\x01" * 33):
-        for gen in (lambda g: g.generate_keys(), lambda g: g.generate_keys_stream()):
-            g = ek.KeyGenerator(key_path=key_path, key_id="x", kek=kek, **SMALL)
-            with pytest.raises(ek.InvalidArgumentError, match=r"^KeyGenerator\.generate_keys(_stream)?: kek: .*accepted: exactly 32 raw bytes") as ei:
-                gen(g)
-            assert secret not in str(ei.value) and "zzzz" not in str(ei.value), "the KEK is not echoed"
+    with pytest.raises(ek.InvalidArgumentError, match=r"^KeyGenerator: kek: .*accepted: exactly 32 raw bytes") as ei:
+        ek.KeyGenerator(key_path=key_path, key_id="x", kek=MALFORMED[form])
+    assert ei.value.code == "ENVECTOR_ERR_INVALID_ARGUMENT"
+    assert SECRET not in str(ei.value) and "zzzz" not in str(ei.value) and "____" not in str(ei.value), "the KEK is not echoed"
+    assert tree(key_path) == [] and not key_path.exists(), "nothing written"
+
+
+def test_a_kek_checked_by_the_constructor_is_still_checked_when_sealing(tmp_path: Path) -> None:
+    # A bytearray is used as it is, not copied: changed after the constructor, it is
+    # refused when sealing (after the keys were made in memory), before anything is written.
+    key_path = tmp_path / "keys"
     with pytest.raises(ek.InvalidArgumentError, match=r"^KeyGenerator: kek is empty; accepted: 32 raw bytes"):
-        ek.KeyGenerator(key_path=key_path, key_id="x", kek=b"", **SMALL)
+        ek.KeyGenerator(key_path=key_path, key_id="x", kek=b"")
+    for gen in (lambda g: g.generate_keys(), lambda g: g.generate_keys_stream()):
+        kek = bytearray(b"ab" * 32)
+        g = ek.KeyGenerator(key_path=key_path, key_id="x", kek=kek, **SMALL)
+        kek[0:2] = b"zz"
+        with pytest.raises(ek.InvalidArgumentError, match=r"^KeyGenerator\.generate_keys(_stream)?: kek: 64 characters that are not all hex"):
+            gen(g)
     assert tree(key_path) == [], "nothing written"
+
+
+def test_reseal_names_the_new_kek_when_it_is_malformed_and_changes_nothing(tmp_path: Path) -> None:
+    key_path = tmp_path / "keys"
+    first = secrets.token_bytes(32)
+    with ek.KeyManager(key_path=key_path, key_id="r") as km:
+        km.save(ek.KeyGenerator(key_id="r", **SMALL).generate_keys_stream())
+        before = {p: (key_path / p).read_bytes() for p in tree(key_path) if (key_path / p).is_file()}
+        for bad in (bytes(31), SECRET, "zz" * 32):
+            with pytest.raises(ek.InvalidArgumentError, match=r"^KeyManager\.reseal: new_kek: .*accepted: exactly 32 raw bytes") as ei:
+                km.reseal(bad)
+            assert SECRET not in str(ei.value) and "zzzz" not in str(ei.value)
+            with pytest.raises(ek.InvalidArgumentError, match=r"^KeyManager\.reseal: new_kek: "):
+                km.reseal(new_kek=bad)
+        bad_file = tmp_path / "bad.kek"
+        bad_file.write_text("zz" * 32 + "\n")
+        with pytest.raises(ek.InvalidArgumentError, match=r"^KeyManager\.reseal: new_seal_kek_path: 64 characters that are not all hex"):
+            km.reseal(new_seal_kek_path=bad_file)
+        assert {p: (key_path / p).read_bytes() for p in tree(key_path) if (key_path / p).is_file()} == before, "unchanged"
+        # Sealed: a malformed current KEK is still `kek`, a malformed new one `new_kek`.
+        km.reseal(first)
+        sealed = km.load()
+        with pytest.raises(ek.InvalidArgumentError, match=r"^KeyManager\.reseal: kek: a KEK of 31 bytes is not accepted"):
+            km.reseal(secrets.token_bytes(32), kek=bytes(31))
+        with pytest.raises(ek.InvalidArgumentError, match=r"^KeyManager\.reseal: new_kek: a KEK of 31 bytes is not accepted"):
+            km.reseal(bytes(31), kek=first)
+        assert km.load() == sealed, "a refused reseal changes nothing"
+        assert km.verify(kek=first) is True
 
 
 def test_the_kek_is_not_shown_not_kept_in_copies_and_the_callers_buffer_is_not_wiped(tmp_path: Path) -> None:
