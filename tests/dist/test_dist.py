@@ -52,6 +52,13 @@ def test_sha256sums_names_every_release_file_and_sha256sum_checks_them() -> None
             MEASURED.append(f"{p.name}: {p.stat().st_size / 1e6:.1f} MB")
 
 
+def stripped_cmake_lib(tmp_path: Path) -> bytes:
+    """build/cmake's library as make dist ships it: strip --strip-debug (symbols kept)."""
+    out = tmp_path / "stripped.so"
+    subprocess.run(["strip", "--strip-debug", "-o", str(out), str(CMAKE_LIB)], check=True)
+    return out.read_bytes()
+
+
 def test_the_wheel_is_tagged_for_the_glibc_its_library_needs_and_auditwheel_agrees(tmp_path: Path) -> None:
     wheel = one(WHEEL)
     tag = wheel_tag(wheel)
@@ -62,8 +69,11 @@ def test_the_wheel_is_tagged_for_the_glibc_its_library_needs_and_auditwheel_agre
         meta = z.read(f"envector_keys-{VERSION}.dist-info/WHEEL").decode()
         z.extract("envector_keys/_lib/libenvector.so.0", tmp_path)
     lib = tmp_path / "envector_keys" / "_lib" / "libenvector.so.0"
-    # The library of the CMake build (the C archive holds the same), needing that glibc.
-    assert lib.read_bytes() == CMAKE_LIB.read_bytes(), "the wheel's library is not build/cmake's"
+    # The library of the CMake build without its debug information (the C archive and the
+    # npm package hold the same), needing that glibc.
+    assert lib.read_bytes() == stripped_cmake_lib(tmp_path), "the wheel's library is not build/cmake's, stripped of debug information"
+    sections = subprocess.run(["readelf", "-S", "--wide", str(lib)], check=True, capture_output=True, text=True).stdout
+    assert ".debug_" not in sections and ".gopclntab" in sections and ".dynsym" in sections, sections
     need = glibc_needed(lib)
     assert tag == f"manylinux_{need.replace('.', '_')}_{ARCH}", f"{wheel.name}: the library needs GLIBC_{need}"
     assert f"Tag: py3-none-{tag}\n" in meta and "Root-Is-Purelib: false" in meta, meta
@@ -148,7 +158,10 @@ def test_the_npm_tarball_installs_without_go_or_a_build_then_require_and_import_
     with tarfile.open(tarball) as t:
         names = t.getnames()
         pkg = json.load(t.extractfile("package/package.json"))  # type: ignore[arg-type]
-    assert "package/native/libenvector.so.0" in names and "package/LICENSE" in names, names
+        native = t.extractfile("package/native/libenvector.so.0")
+        assert native is not None, names
+        assert native.read() == stripped_cmake_lib(tmp_path), "the npm package's library is not the one make dist ships"
+    assert "package/LICENSE" in names, names
     assert pkg["version"] == VERSION
     env = user_env(nogo_path)
     project = tmp_path / "project"
@@ -202,6 +215,7 @@ def test_the_c_library_archive_is_the_install_tree_and_a_program_builds_against_
     assert members["lib/libenvector.so.0"].issym() and members["lib/libenvector.so.0"].linkname == f"libenvector.so.{VERSION}"
     assert members["lib/libenvector.so"].issym() and members["lib/libenvector.so"].linkname == "libenvector.so.0"
     prefix = tmp_path / CLIB
+    assert (prefix / "lib" / f"libenvector.so.{VERSION}").read_bytes() == stripped_cmake_lib(tmp_path)
     soname = run(["readelf", "-d", str(prefix / "lib" / "libenvector.so.0")], tmp_path, user_env())
     assert "Library soname: [libenvector.so.0]" in soname
     # Anywhere it is extracted: envector.pc finds its prefix from its own place.
