@@ -436,22 +436,29 @@ func parseTimeout(fs *flagSet) (time.Duration, error) {
 
 // newAWSStore builds the AWS store of the flags.
 func newAWSStore(e *env, fs *flagSet) (*store.AWS, error) {
-	region := fs.str("region_name", "")
+	return newAWSStoreOf(e, fs, "", "")
+}
+
+// newAWSStoreOf builds the AWS store of the flags named with prefix flagPrefix
+// ("to_": --to_region_name, --to_bucket_name, --to_secret_prefix); --timeout applies to
+// all. A flag value the store refuses is a usage error, its message after what.
+func newAWSStoreOf(e *env, fs *flagSet, flagPrefix, what string) (*store.AWS, error) {
+	region := fs.str(flagPrefix+"region_name", "")
 	if region == "" {
-		return nil, usagef("--key_store aws needs --region_name (e.g. us-east-1)")
+		return nil, usagef("--%skey_store aws needs --%sregion_name (e.g. us-east-1)", flagPrefix, flagPrefix)
 	}
 	prefix := store.DefaultPrefix
-	if fs.has("secret_prefix") {
-		prefix = fs.str("secret_prefix", "")
+	if fs.has(flagPrefix + "secret_prefix") {
+		prefix = fs.str(flagPrefix+"secret_prefix", "")
 	}
 	timeout, err := parseTimeout(fs)
 	if err != nil {
 		return nil, err
 	}
-	a, err := store.NewAWS(e.ctx, store.AWSConfig{Region: region, Bucket: fs.str("bucket_name", store.DefaultBucket), Prefix: prefix, Timeout: timeout})
+	a, err := store.NewAWS(e.ctx, store.AWSConfig{Region: region, Bucket: fs.str(flagPrefix+"bucket_name", store.DefaultBucket), Prefix: prefix, Timeout: timeout})
 	var ce *core.Error
 	if errors.As(err, &ce) && ce.Kind == core.ErrInvalidArgument && ce.Err == nil {
-		return nil, usagef("%s", ce.Msg) // a flag value was refused
+		return nil, usagef("%s%s", what, ce.Msg) // a flag value was refused
 	}
 	return a, err
 }

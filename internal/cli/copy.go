@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,23 +102,7 @@ func copyDestination(e *env, fs *flagSet, keyID string) (*location, error) {
 		if fs.has("to_key_path") {
 			return nil, usagef("--to_key_path applies to --to_key_store local only; with --to_key_store aws the copy goes to S3 and Secrets Manager")
 		}
-		region := fs.str("to_region_name", "")
-		if region == "" {
-			return nil, usagef("--to_key_store aws needs --to_region_name (e.g. us-east-1)")
-		}
-		prefix := store.DefaultPrefix
-		if fs.has("to_secret_prefix") {
-			prefix = fs.str("to_secret_prefix", "")
-		}
-		timeout, err := parseTimeout(fs)
-		if err != nil {
-			return nil, err
-		}
-		a, err := store.NewAWS(e.ctx, store.AWSConfig{Region: region, Bucket: fs.str("to_bucket_name", store.DefaultBucket), Prefix: prefix, Timeout: timeout})
-		var ce *core.Error
-		if errors.As(err, &ce) && ce.Kind == core.ErrInvalidArgument && ce.Err == nil {
-			return nil, usagef("destination: %s", ce.Msg) // a --to_* value was refused
-		}
+		a, err := newAWSStoreOf(e, fs, "to_", "destination: ")
 		if err != nil {
 			return nil, err
 		}
