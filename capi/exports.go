@@ -510,9 +510,7 @@ func envectorgo_keyset_verify(ksID C.uint64_t, kek *C.uint8_t, kekLen C.size_t, 
 	if err != nil {
 		return c.fail(err)
 	}
-	if k != nil {
-		defer k.Wipe()
-	}
+	defer k.Wipe() // nil: nothing to wipe
 	if _, err := o.ks.Verify(k); err != nil {
 		return c.fail(err)
 	}

@@ -160,7 +160,7 @@ func envectorgo_init(optionsJSON *C.char, kek *C.uint8_t, kekLen C.size_t, token
 	if err != nil {
 		return c.fail(err)
 	}
-	defer wipeKEK(k)
+	defer k.Wipe()
 	so, err := opts.initOptions(k)
 	if err != nil {
 		return c.fail(err)

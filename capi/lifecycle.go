@@ -85,12 +85,6 @@ func parseKEKNamed(p *C.uint8_t, n C.size_t, optional bool, name string) (*core.
 	return k, err
 }
 
-func wipeKEK(k *core.KEK) {
-	if k != nil {
-		k.Wipe()
-	}
-}
-
 //export envectorgo_store_set_state
 func envectorgo_store_set_state(stID C.uint64_t, keyID *C.char, changeJSON *C.char, kek *C.uint8_t, kekLen C.size_t, errOut *C.uint64_t) (status C.int) {
 	c := &call{op: "envector_store_set_state", errOut: errOut}
@@ -108,7 +102,7 @@ func envectorgo_store_set_state(stID C.uint64_t, keyID *C.char, changeJSON *C.ch
 	if err != nil {
 		return c.fail(err)
 	}
-	defer wipeKEK(k)
+	defer k.Wipe()
 	ks, err := store.SetState(ctx, st.st, id, change, k)
 	if err != nil {
 		return c.fail(err)
@@ -130,12 +124,12 @@ func envectorgo_store_reseal(stID C.uint64_t, keyID *C.char, oldKEK *C.uint8_t, 
 	if err != nil {
 		return c.fail(err)
 	}
-	defer wipeKEK(nk)
+	defer nk.Wipe()
 	cur, err := parseKEKNamed(oldKEK, oldLen, true, "old_kek")
 	if err != nil {
 		return c.fail(err)
 	}
-	defer wipeKEK(cur)
+	defer cur.Wipe()
 	ks, err := store.Reseal(ctx, st.st, id, cur, nk)
 	if err != nil {
 		return c.fail(err)
@@ -162,7 +156,7 @@ func envectorgo_store_rotate(stID C.uint64_t, keyID *C.char, optionsJSON *C.char
 	if err != nil {
 		return c.fail(err)
 	}
-	defer wipeKEK(k)
+	defer k.Wipe()
 	ro, err := opts.rotateOptions(id, k != nil)
 	if err != nil {
 		return c.fail(err)

@@ -30,6 +30,7 @@ const (
 // key never appears in String, in an error or in a log line.
 type KEK struct {
 	key [KEKSize]byte
+	raw bool // given as 32 raw bytes, not hex or base64 (Weakness tells typed text apart)
 }
 
 const kekForms = "exactly 32 raw bytes, 64 hexadecimal characters, or 44 characters of standard base64 (each optionally followed by one newline)"
@@ -49,6 +50,7 @@ func ParseKEK(data []byte) (*KEK, error) {
 	switch len(body) {
 	case KEKSize:
 		copy(k.key[:], body)
+		k.raw = true
 		return k, nil
 	case 2 * KEKSize:
 		if _, err := hex.Decode(k.key[:], body); err != nil {
@@ -111,7 +113,41 @@ func GenerateKEK() (*KEK, error) {
 }
 
 // Wipe zeroes the key. The KEK must not be used afterwards.
-func (k *KEK) Wipe() { wipe(k.key[:]) }
+// A nil KEK has nothing to wipe.
+func (k *KEK) Wipe() {
+	if k != nil {
+		wipe(k.key[:])
+	}
+}
+
+// Weakness says why the KEK does not look like 32 random bytes, or "" when it does: 32
+// characters of text given as the raw key (a password or passphrase), key bytes that
+// are all printable (an encoded password), or at most 16 distinct byte values (a
+// pattern). 32 random bytes are all printable with probability 2^-46, and take at most
+// 16 distinct values with less still. The reason never includes key bytes.
+func (k *KEK) Weakness() string {
+	printable := true
+	var seen [256]bool
+	distinct := 0
+	for _, b := range k.key {
+		if b < 0x20 || b > 0x7e {
+			printable = false
+		}
+		if !seen[b] {
+			seen[b], distinct = true, distinct+1
+		}
+	}
+	clear(seen[:])
+	switch {
+	case printable && k.raw:
+		return "it is 32 characters of text, like a password or passphrase taken as a raw key"
+	case printable:
+		return "its 32 bytes, decoded, are all printable text, like an encoded password"
+	case distinct <= 16:
+		return fmt.Sprintf("its 32 bytes take only %d distinct values, like a pattern", distinct)
+	}
+	return ""
+}
 
 // String never shows the key. (Value receivers, so a copied KEK is redacted too.)
 func (k KEK) String() string { return "KEK(redacted)" }

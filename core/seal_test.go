@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -330,4 +331,38 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	require.Contains(t, fmt.Sprint(ks), testKID, "the key set still says which it is")
 	require.Contains(t, fmt.Sprint(ks), "SecKey")
 	require.Equal(t, "KEK(redacted)", fmt.Sprint(kek))
+}
+
+// Weakness tells a random KEK from typed text or a pattern, whatever its form, and
+// never shows the key; a nil KEK can be wiped (callers defer Wipe on an optional KEK).
+func TestKEKWeakness(t *testing.T) {
+	random := make([]byte, KEKSize)
+	if _, err := rand.Read(random); err != nil {
+		t.Fatal(err)
+	}
+	password := "correct horse battery staple!!!!"
+	for _, c := range []struct {
+		name, data, want string
+	}{
+		{"random raw", string(random), ""},
+		{"random hex", hex.EncodeToString(random), ""},
+		{"random base64", base64.StdEncoding.EncodeToString(random) + "\n", ""},
+		{"password raw", password, "32 characters of text"},
+		{"password hex", hex.EncodeToString([]byte(password)), "all printable text"},
+		{"pattern", strings.Repeat("\x00\xff", 16), "only 2 distinct values"},
+	} {
+		k, err := ParseKEK([]byte(c.data))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := k.Weakness()
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%s: Weakness() = %q, want %q", c.name, got, c.want)
+		}
+		if strings.Contains(got, password[:8]) {
+			t.Errorf("%s: Weakness shows the key: %q", c.name, got)
+		}
+	}
+	var none *KEK
+	none.Wipe()
 }

@@ -670,9 +670,7 @@ func runGenerate(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	if kek != nil {
-		defer kek.Wipe()
-	}
+	defer kek.Wipe() // nil: nothing to wipe
 	// Fail before the work of generating if the target is taken. In AWS the key set is
 	// generated and sealed in memory only; nothing touches the local disk.
 	if loc.local != nil {
@@ -820,9 +818,7 @@ func runVerify(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	if kek != nil {
-		defer kek.Wipe()
-	}
+	defer kek.Wipe() // nil: nothing to wipe
 	ks, loc, err := loadForCommand(e, fs, core.ParseOptions{})
 	if err != nil {
 		return err

@@ -75,9 +75,7 @@ func runInit(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	if kek != nil {
-		defer kek.Wipe()
-	}
+	defer kek.Wipe() // nil: nothing to wipe
 
 	prog := newProgress(e.stderr, "generating keys")
 	g.Progress = prog.update

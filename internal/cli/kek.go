@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -84,7 +82,7 @@ func readKEKFile(e *env, fs *flagSet, path string) (*core.KEK, error) {
 		}
 		return nil, core.Wrap(core.KindOf(err), "kek", err, "KEK file %s", path)
 	}
-	warnWeakKEK(e, fs, "KEK file "+shellQuote(path), data)
+	warnWeakKEK(e, fs, "KEK file "+shellQuote(path), k)
 	return k, nil
 }
 
@@ -106,7 +104,7 @@ func readKEKStdin(e *env, fs *flagSet, prompt string) (*core.KEK, error) {
 	if err != nil {
 		return nil, fmt.Errorf("standard input: %w", err)
 	}
-	warnWeakKEK(e, fs, "the KEK on standard input", data)
+	warnWeakKEK(e, fs, "the KEK on standard input", k)
 	return k, nil
 }
 
@@ -191,71 +189,13 @@ func warnKEKFileMode(e *env, fs *flagSet, path string, perm os.FileMode) {
 		shellQuote(path), perm, strings.Join(who, " and "), strings.Join(what, " and "), shellQuote(path))
 }
 
-// warnWeakKEK warns when the KEK read as data (valid, in one of the accepted forms)
-// does not look random: 32 characters of text (a password taken as a raw key), key
-// bytes that are all printable (an encoded password), or few distinct bytes (a
-// pattern). 32 random bytes are all printable with probability 2^-46, and take at most
-// 16 distinct values with less still.
-func warnWeakKEK(e *env, fs *flagSet, what string, data []byte) {
-	key, raw := kekBytes(data)
-	defer clear(key)
-	if len(key) != core.KEKSize {
-		return
+// warnWeakKEK warns when the KEK k does not look random (core.KEK.Weakness says why);
+// what names where it came from.
+func warnWeakKEK(e *env, fs *flagSet, what string, k *core.KEK) {
+	if why := k.Weakness(); why != "" {
+		warnf(e, fs, "%s does not look like a random key: %s. A KEK should be 32 random bytes; make one with: %s (and move sealed keys to it with reseal --new_seal_key_path kek.hex)",
+			what, why, makeKEKHint)
 	}
-	printable := true
-	var seen [256]bool
-	distinct := 0
-	for _, b := range key {
-		if b < 0x20 || b > 0x7e {
-			printable = false
-		}
-		if !seen[b] {
-			seen[b], distinct = true, distinct+1
-		}
-	}
-	clear(seen[:])
-	var why string
-	switch {
-	case printable && raw:
-		why = "it is 32 characters of text, like a password or passphrase taken as a raw key"
-	case printable:
-		why = "its 32 bytes, decoded, are all printable text, like an encoded password"
-	case distinct <= 16:
-		why = fmt.Sprintf("its 32 bytes take only %d distinct values, like a pattern", distinct)
-	default:
-		return
-	}
-	warnf(e, fs, "%s does not look like a random key: %s. A KEK should be 32 random bytes; make one with: %s (and move sealed keys to it with reseal --new_seal_key_path kek.hex)",
-		what, why, makeKEKHint)
-}
-
-// kekBytes decodes a KEK in one of the accepted forms (as core.ParseKEK does) and says
-// whether it was given as 32 raw bytes; nil if the form is not one of them.
-func kekBytes(data []byte) (key []byte, raw bool) {
-	body := data
-	if n := len(body); (n == core.KEKSize+1 || n == 2*core.KEKSize+1 || n == 45) && body[n-1] == '\n' {
-		body = body[:n-1]
-	}
-	switch len(body) {
-	case core.KEKSize:
-		return bytes.Clone(body), true
-	case 2 * core.KEKSize:
-		key = make([]byte, core.KEKSize)
-		if _, err := hex.Decode(key, body); err != nil {
-			clear(key)
-			return nil, false
-		}
-		return key, false
-	case 44:
-		key = make([]byte, base64.StdEncoding.DecodedLen(len(body)))
-		n, err := base64.StdEncoding.Strict().Decode(key, body)
-		if err != nil || n != core.KEKSize {
-			clear(key)
-			return nil, false
-		}
-		return key[:n], false
-	}
-	return nil, false
 }
 
 // warnf writes a warning on standard error: "envector-keygen verify: warning: ...".

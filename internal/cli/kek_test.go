@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/envector-keys/envector-keys/core"
 )
 
 // The KEK typed at a terminal: --seal_key_stdin prompts on standard error, reads without
@@ -238,7 +240,9 @@ func TestWeakKEK(t *testing.T) {
 		e := &env{prog: "envector-keygen", stderr: &errOut}
 		fs := newFlagSet(nil)
 		fs.cmd = "verify"
-		warnWeakKEK(e, fs, "the KEK", []byte(c.data))
+		if k, err := core.ParseKEK([]byte(c.data)); err == nil {
+			warnWeakKEK(e, fs, "the KEK", k)
+		}
 		got := errOut.String()
 		switch {
 		case c.want == "" && got != "":

@@ -70,9 +70,7 @@ func runState(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	if kek != nil {
-		defer kek.Wipe()
-	}
+	defer kek.Wipe() // nil: nothing to wipe
 	if !fs.has("to") {
 		for _, f := range []string{"reason", "compromised"} {
 			if fs.has(f) {
@@ -138,9 +136,7 @@ func runRotate(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	if kek != nil {
-		defer kek.Wipe()
-	}
+	defer kek.Wipe() // nil: nothing to wipe
 	g := core.GenerateOptions{Requester: core.DefaultRequester("cli")}
 	if fs.has("preset") || fs.has("eval_mode") || fs.has("dim") {
 		if g.Parameters.Preset, err = core.ParsePreset(fs.str("preset", "")); err != nil {
@@ -192,9 +188,7 @@ func runReseal(e *env, fs *flagSet) error {
 	if err != nil {
 		return err
 	}
-	if oldKEK != nil {
-		defer oldKEK.Wipe()
-	}
+	defer oldKEK.Wipe() // nil: nothing to wipe
 	loc, err := resolveLocation(e, fs)
 	if err != nil {
 		return err
@@ -219,9 +213,7 @@ func kekAndLocation(e *env, fs *flagSet) (*core.KEK, *location, error) {
 	}
 	loc, err := resolveLocation(e, fs)
 	if err != nil {
-		if kek != nil {
-			kek.Wipe()
-		}
+		kek.Wipe()
 		return nil, nil, err
 	}
 	return kek, loc, nil

@@ -82,9 +82,7 @@ func runMetadata(e *env, fs *flagSet, what string, op func(ks *core.KeySet, in, 
 	if err != nil {
 		return err
 	}
-	if kek != nil {
-		defer kek.Wipe()
-	}
+	defer kek.Wipe() // nil: nothing to wipe
 	ks, err := loadMetadataKey(e, loc)
 	if err != nil {
 		return err
