@@ -236,6 +236,14 @@ def encode_id(key_id: str, who: str) -> bytes:
         raise InvalidArgumentError(f"{who}: key_id is not valid UTF-8: {shown_text(e)}") from e
 
 
+def _roles_arg(roles: Optional[Sequence[int]]) -> Tuple[Any, int]:
+    """The roles argument of the load calls: a C int array and its length; (None, 0) for
+    every role present."""
+    if not roles:
+        return None, 0
+    return (c_int * len(roles))(*roles), len(roles)
+
+
 class Store(n.Handle):
     """A store handle (envector_store), freed by close()."""
 
@@ -256,11 +264,7 @@ class Store(n.Handle):
         """Loads key set key_id (every role present, or roles). With expect (a status),
         that status gives None."""
         out = n.KeysetP()
-        if roles:
-            arr: Any = (c_int * len(roles))(*roles)
-            count = len(roles)
-        else:
-            arr, count = None, 0
+        arr, count = _roles_arg(roles)
         st = self._call("envector_store_load", n.lib.envector_store_load, key_id, arr, count, byref(out), expect=expect)
         if st != 0:
             return None
@@ -282,7 +286,6 @@ class Store(n.Handle):
             return [ctypes.string_at(ids[i]).decode("utf-8") for i in range(count.value)]
         finally:
             n.lib.envector_string_list_free(ids)
-
 
     def set_state(self, key_id: bytes, change_json: bytes, kek: Any = None) -> None:
         """Moves key set key_id to another state (change_json: {"to", "reason",
@@ -309,11 +312,7 @@ class Store(n.Handle):
         """Loads version `version` of key set key_id whatever its state (0: the current
         one), every role present or roles."""
         out = n.KeysetP()
-        if roles:
-            arr: Any = (c_int * len(roles))(*roles)
-            count = len(roles)
-        else:
-            arr, count = None, 0
+        arr, count = _roles_arg(roles)
         self._call("envector_store_load_version", n.lib.envector_store_load_version, key_id, version, arr, count,
                    byref(out))
         return KeySet(out)
