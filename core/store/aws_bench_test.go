@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/envector-keys/envector-keys/core"
 )
@@ -17,7 +19,8 @@ import (
 // 32..4096, with MetadataKey) through moto, two ways in the same run against the same
 // server:
 //   - store: AWS.Save, then AWS.Load (every envelope parsed and checked);
-//   - bare-sdk: the same bytes with bare SDK calls, one after another: CreateSecret x2,
+//   - bare-sdk: the same bytes with bare SDK calls (the SDK's own clients, without the
+//     store's HTTP client and its timeout), one after another: CreateSecret x2,
 //     PutObject x2 (If-None-Match: *), then GetSecretValue x2 and GetObject x2 (bodies
 //     read).
 //
@@ -31,6 +34,17 @@ func BenchmarkAWSDefaultKeySet(b *testing.B) {
 	}
 	e := newAWSEnv(b)
 	ctx := context.Background()
+	// The baseline's clients are the SDK's own, without the store's HTTP client (its
+	// no-progress timeout): the same endpoint, region, credentials and path-style S3.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(testRegion), config.WithLogger(logging.Nop{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bareS3 := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	bareSM := secretsmanager.NewFromConfig(cfg)
 	blobs := map[core.Role][]byte{}
 	for _, r := range ks.Roles() {
 		blobs[r], _ = ks.Blob(r)
@@ -74,17 +88,17 @@ func BenchmarkAWSDefaultKeySet(b *testing.B) {
 	b.Run("bare-sdk", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			for _, r := range secrets {
-				if _, err := e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: secret(r), SecretString: aws.String(string(blobs[r]))}); err != nil {
+				if _, err := bareSM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: secret(r), SecretString: aws.String(string(blobs[r]))}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for _, r := range objects {
-				if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: object(r), Body: bytes.NewReader(blobs[r]), IfNoneMatch: aws.String("*")}); err != nil {
+				if _, err := bareS3.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: object(r), Body: bytes.NewReader(blobs[r]), IfNoneMatch: aws.String("*")}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for _, r := range secrets {
-				out, err := e.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: secret(r)})
+				out, err := bareSM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: secret(r)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -93,7 +107,7 @@ func BenchmarkAWSDefaultKeySet(b *testing.B) {
 				}
 			}
 			for _, r := range objects {
-				out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: object(r)})
+				out, err := bareS3.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: object(r)})
 				if err != nil {
 					b.Fatal(err)
 				}
